@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# rekeygap: build of the BPF programs and the userspace tool, tests, benchmarks, demo.
+#
+#   make            build build/rekeygap (BPF objects and skeletons included)
+#   make deps       install the Debian packages and the VM kernel everything below needs
+#   make test       unit tests on the host, then the integration scenarios in the VM
+#   make bench      every benchmark under tests/bench/, one result line each
+#   make demo       the main job: what a new user runs first
+#   make clean      remove build/
+#   make V=1 ...    show the commands
+
+VERSION := 0.1.0
+OUTPUT := build
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+PKG_CONFIG ?= pkg-config
+
+LIBS := libbpf libmnl libmicrohttpd
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -D_GNU_SOURCE \
+	  -Iinclude -Iuserspace -I$(OUTPUT) -DREKEYGAP_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -Ibpf -Ibpf/vmlinux/$(ARCH)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# BPF programs: bpf/x.bpf.c -> build/x.bpf.o -> build/x.skel.h
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
+
+# Userspace: one module per concern, main.c only dispatches commands.
+USER_SRCS := $(wildcard userspace/*.c)
+USER_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
+
+# Test tools: ground truth (traffic), BPF loaders for scenarios.
+TOOLS := sequdp sa-insert-count
+TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
+
+# Unit tests: tests/unit/test_X.c is the cmocka driver for userspace/X.c.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
+
+.PHONY: all deps test unit integration bench demo clean
+all: $(OUTPUT)/rekeygap $(TOOL_BINS) $(UNIT_BINS)
+
+$(OUTPUT) $(OUTPUT)/userspace $(OUTPUT)/tools $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
+
+# Every userspace object may include a skeleton: generate them all first.
+$(OUTPUT)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h include/*.h) $(SKELS) | $(OUTPUT)/userspace
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LIBS)) -c $< -o $@
+
+$(OUTPUT)/rekeygap: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS))
+
+$(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) $(SKELS) | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS))
+
+# A driver includes the module it tests (to reach its static functions) and links the rest.
+$(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(filter-out $(OUTPUT)/userspace/$*.o,$(LIB_OBJS)) -o $@ \
+		$(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS) cmocka)
+
+# Debian packages that build, tests, benchmarks and the demo need.
+DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
+	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
+	iproute2 procps prometheus xz-utils zstd
+
+deps:
+	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:" $$missing >&2; exit 1; fi; \
+		echo "make deps: installing" $$missing; \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null || { echo "make deps: apt-get install failed" >&2; exit 1; }; \
+	fi
+	$(Q)tests/vm/fetch-kernel >/dev/null
+
+test: deps all
+	$(Q)tests/run
+
+# Parts of make test, for development.
+unit: all
+	$(Q)tests/run --unit-only
+integration: all
+	$(Q)tests/run --integration-only
+
+bench: deps all
+	$(Q)tests/bench/run
+
+demo: deps all
+	$(Q)tests/vm/run --timeout 300 -- tests/integration/smoke.sh
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:

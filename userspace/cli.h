@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Command-line conventions shared by every rekeygap command. */
+#ifndef REKEYGAP_CLI_H
+#define REKEYGAP_CLI_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+/* Exit status for bad usage, as getopt-based tools use it. */
+#define EXIT_USAGE 2
+
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Decimal or 0x-hex unsigned integer within [min, max]. -EINVAL or -ERANGE. */
+int cli_parse_u32(const char *text, __u32 min, __u32 max, __u32 *out);
+
+/*
+ * A duration: a number with an optional unit (ns, us, ms, s, m), e.g. "500ms", "1.5s".
+ * A bare number is in default_unit_ns, so "--interval 500" can mean milliseconds and
+ * "--duration 2" seconds. Result in nanoseconds; -EINVAL or -ERANGE (over a day).
+ */
+int cli_parse_duration(const char *text, __u64 default_unit_ns, __u64 *ns);
+
+/* The program's name for error lines ("rekeygap"). */
+extern const char *cli_progname;
+
+/* "rekeygap: <message>" on stderr: one line per error, the convention everywhere. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

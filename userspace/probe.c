@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/bpf.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *const mode_names[] = {
+	[PROBE_FENTRY] = "fentry",
+	[PROBE_KPROBE] = "kprobe",
+	[PROBE_TRACEPOINT] = "tracepoint",
+	[PROBE_NONE] = "none",
+};
+
+const char *probe_mode_name(enum probe_mode mode)
+{
+	return mode <= PROBE_NONE ? mode_names[mode] : "?";
+}
+
+int probe_mode_parse(const char *name, enum probe_mode *mode)
+{
+	for (int m = PROBE_FENTRY; m < PROBE_NONE; m++) {
+		if (strcmp(name, mode_names[m]) == 0) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static bool mode_available(const struct probe_features *f, enum probe_mode mode)
+{
+	switch (mode) {
+	case PROBE_FENTRY:
+		return f->btf && f->fentry;
+	case PROBE_KPROBE:
+		return f->kprobe;
+	case PROBE_TRACEPOINT:
+		return f->tracepoint;
+	default:
+		return false;
+	}
+}
+
+enum probe_mode probe_choose_mode(const struct probe_features *f, bool forced,
+				  enum probe_mode want)
+{
+	if (forced)
+		return mode_available(f, want) ? want : PROBE_NONE;
+	for (int m = PROBE_FENTRY; m < PROBE_NONE; m++)
+		if (mode_available(f, m))
+			return m;
+	return PROBE_NONE;
+}
+
+bool probe_kallsyms_has(FILE *kallsyms, const char *name)
+{
+	char line[512], sym[256];
+
+	/* "ffffffff81000000 T name\t[module]" */
+	while (fgets(line, sizeof(line), kallsyms)) {
+		if (sscanf(line, "%*s %*s %255s", sym) == 1 && strcmp(sym, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool kallsyms_has(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	bool found;
+
+	if (!f)
+		return false;
+	found = probe_kallsyms_has(f, name);
+	fclose(f);
+	return found;
+}
+
+/* "return 0": the smallest program the verifier accepts, for load-and-attach probes */
+static const struct bpf_insn return_zero[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+#define RETURN_ZERO_LEN (sizeof(return_zero) / sizeof(return_zero[0]))
+
+/* Load a two-instruction fentry program on func and attach it: the only reliable test. */
+static bool fentry_can_attach(const char *func)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *vmlinux;
+	int id, prog_fd, link_fd;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id <= 0)
+		return false;
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", return_zero, RETURN_ZERO_LEN,
+				&opts);
+	if (prog_fd < 0)
+		return false;
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return link_fd >= 0;
+}
+
+/* Raw tracepoints need no tracefs mount: attach a trivial program to tp by name. */
+static bool raw_tracepoint_can_attach(const char *tp)
+{
+	int prog_fd, link_fd;
+
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", return_zero,
+				RETURN_ZERO_LEN, NULL);
+	if (prog_fd < 0)
+		return false;
+	link_fd = bpf_raw_tracepoint_open(tp, prog_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return link_fd >= 0;
+}
+
+/* ESP is either loaded (its symbols are in kallsyms) or loadable as the esp4 module. */
+static bool esp_available(void)
+{
+	struct utsname u;
+	char path[512];
+
+	if (kallsyms_has("esp_input"))
+		return true;
+	if (uname(&u) != 0)
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/ipv4/esp4.ko", u.release);
+	if (access(path, R_OK) == 0)
+		return true;
+	strncat(path, ".xz", sizeof(path) - strlen(path) - 1);
+	return access(path, R_OK) == 0;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+void probe_features(struct probe_features *f)
+{
+	libbpf_print_fn_t old = libbpf_set_print(silent_print);
+
+	memset(f, 0, sizeof(*f));
+	f->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	f->fentry = f->btf && fentry_can_attach(PROBE_SA_INSERT_FUNC);
+	f->kprobe = access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0 &&
+		    kallsyms_has(PROBE_SA_INSERT_FUNC);
+	f->tracepoint = raw_tracepoint_can_attach("kfree_skb");
+	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	f->esp = esp_available();
+	f->xfrm_stat = access("/proc/net/xfrm_stat", R_OK) == 0;
+	libbpf_set_print(old);
+}
+
+static const char probe_usage[] =
+	"Usage: rekeygap probe [--json]\n"
+	"\n"
+	"Report what this kernel lets rekeygap observe, and the probe mode it would use.\n"
+	"Each feature is tested by trying it, not by reading the kernel version. Run as root\n"
+	"(or with CAP_BPF and CAP_PERFMON): without them every BPF feature reads as absent.\n"
+	"\n"
+	"  -j, --json   one JSON object instead of the table\n"
+	"  -h, --help   this text\n";
+
+int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct probe_features f;
+	bool json = false;
+	enum probe_mode mode;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(probe_usage, stdout);
+			return 0;
+		default:
+			fputs(probe_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("probe: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	probe_features(&f);
+	mode = probe_choose_mode(&f, false, PROBE_FENTRY);
+	const struct {
+		const char *name;
+		bool ok;
+		const char *what;
+	} rows[] = {
+		{ "btf", f.btf, "kernel BTF (/sys/kernel/btf/vmlinux)" },
+		{ "fentry", f.fentry, "fentry/fexit on " PROBE_SA_INSERT_FUNC },
+		{ "kprobe", f.kprobe, "kprobes on " PROBE_SA_INSERT_FUNC },
+		{ "tracepoint", f.tracepoint, "skb:kfree_skb tracepoint" },
+		{ "ringbuf", f.ringbuf, "BPF ring buffer" },
+		{ "esp", f.esp, "ESP transform (esp4)" },
+		{ "xfrm_stat", f.xfrm_stat, "/proc/net/xfrm_stat" },
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+
+	if (json) {
+		printf("{");
+		for (size_t i = 0; i < n; i++)
+			printf("\"%s\":%s,", rows[i].name, rows[i].ok ? "true" : "false");
+		printf("\"mode\":\"%s\"}\n", probe_mode_name(mode));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%-11s %-4s %s\n", rows[i].name, rows[i].ok ? "yes" : "no", rows[i].what);
+		printf("%-11s %s\n", "mode", probe_mode_name(mode));
+	}
+	return 0;
+}
