@@ -3,8 +3,9 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
 
 int addr_parse(const char *text, __u16 *family, xfrm_address_t *addr)
 {
@@ -35,18 +36,12 @@ const char *spi_format(__be32 spi, char buf[SPI_STRLEN])
 
 int spi_parse(const char *text, __be32 *spi)
 {
-	unsigned long long value;
-	char *end;
+	__u32 value;
+	int err;
 
-	/* strtoull accepts a sign and leading blanks: SPIs have neither */
-	if (!text || !(*text >= '0' && *text <= '9'))
-		return -EINVAL;
-	errno = 0;
-	value = strtoull(text, &end, 0);
-	if (*end != '\0')
-		return -EINVAL;
-	if (errno == ERANGE || value > 0xffffffffULL || value == 0)
-		return -ERANGE;
-	*spi = htonl((__u32)value);
-	return 0;
+	/* SPI 0 means "none" to the kernel */
+	err = cli_parse_u32(text, 1, 0xffffffff, &value);
+	if (!err)
+		*spi = htonl(value);
+	return err;
 }

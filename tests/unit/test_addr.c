@@ -81,7 +81,7 @@ static void test_spi_format(void **state)
 
 static void test_spi_parse(void **state)
 {
-	__be32 spi;
+	__be32 spi = 0;
 
 	(void)state;
 	assert_int_equal(spi_parse("0x1000", &spi), 0);
