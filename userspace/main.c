@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "probe.h"
+#include "trace.h"
 
 struct command {
 	const char *name;
@@ -17,6 +18,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "trace", cmd_trace, "print SA events and XFRM drops as they happen" },
 	{ "probe", cmd_probe, "show what this kernel lets rekeygap observe" },
 };
 

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xfrm_trace: the measuring instrument.
+ *
+ * SA lifecycle (insert, update, delete, expiry) from the XFRM state functions, as one ring
+ * buffer event each; XFRM packet drops from the audit hooks and from kfree_skb at XFRM drop
+ * sites, aggregated here per (netns, SA, cause, reason, location) so that a drop storm costs
+ * a map update per packet, not a ring buffer record.
+ *
+ * Every SA hook exists twice, fentry/fexit and kprobe/kretprobe, around one handler;
+ * userspace keeps the pair the kernel allows (see userspace/tracer.c). Nothing here runs on
+ * the per-packet fast path except at drop points.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "xfrm_trace.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Set by userspace before load (rodata). */
+const volatile struct drop_site drop_sites[XFRM_DROP_SITES_MAX] = {};
+const volatile __u32 n_drop_sites = 0;
+const volatile __u32 reason_xfrm_policy = 0; /* 0: this kernel has no such reason */
+const volatile bool kfree_skb_has_reason = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} sa_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DROP_KEYS_MAX);
+	__type(key, struct drop_key);
+	__type(value, struct drop_value);
+} drops SEC(".maps");
+
+/* skbs already attributed by an audit hook: their kfree_skb must not count twice */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} audited_skbs SEC(".maps");
+
+/* kprobe mode: the state pointer from entry, for the kretprobe (key: tid | hook << 32) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u64);
+} kprobe_args SEC(".maps");
+
+/* Counted, never silent. */
+__u64 events_lost = 0;    /* ring buffer full */
+__u64 drops_overflow = 0; /* drop map full */
+__u64 larval_events = 0;  /* ACQ / SPI 0 states: kept out of rekey logic */
+
+static __always_inline __u32 net_inum(struct net *net)
+{
+	return BPF_CORE_READ(net, ns.inum);
+}
+
+static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
+{
+	struct sa_event *e;
+	__u8 km_state = BPF_CORE_READ(x, km.state);
+	__u32 spi = BPF_CORE_READ(x, id.spi);
+
+	if (spi == 0 || km_state == XFRM_KM_ACQ) {
+		__sync_fetch_and_add(&larval_events, 1);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&sa_events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&events_lost, 1);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->netns = net_inum(BPF_CORE_READ(x, xs_net.net));
+	e->kind = kind;
+	e->hard = hard;
+	e->family = BPF_CORE_READ(x, props.family);
+	e->proto = BPF_CORE_READ(x, id.proto);
+	e->km_state = km_state;
+	e->spi = spi;
+	e->reqid = BPF_CORE_READ(x, props.reqid);
+	e->mode = BPF_CORE_READ(x, props.mode);
+	e->mark_v = BPF_CORE_READ(x, mark.v);
+	e->mark_m = BPF_CORE_READ(x, mark.m);
+	e->if_id = BPF_CORE_READ(x, if_id);
+	e->dir = SA_DIR_UNKNOWN;
+	/* SA direction arrived in 6.10 (XFRM_SA_DIR_IN = 1, OUT = 2, as SA_DIR_*) */
+	if (bpf_core_field_exists(x->dir))
+		e->dir = BPF_CORE_READ(x, dir);
+	e->pad = 0;
+	BPF_CORE_READ_INTO(&e->saddr, x, props.saddr.a6);
+	BPF_CORE_READ_INTO(&e->daddr, x, id.daddr.a6);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* ---- SA lifecycle handlers, shared by both attach flavours ---- */
+
+static __always_inline void on_state_add(struct xfrm_state *x, int ret)
+{
+	if (ret == 0) /* still VOID here: xfrm_add_sa sets VALID after we return */
+		emit_sa(x, SA_EVENT_ADD, 0);
+}
+
+static __always_inline void on_state_update(struct xfrm_state *x, int ret)
+{
+	if (ret != 0)
+		return;
+	/* x was inserted if it replaced a larval state; otherwise its values were copied
+	 * into the existing valid SA and x itself was killed */
+	if (BPF_CORE_READ(x, km.state) != XFRM_KM_DEAD)
+		emit_sa(x, SA_EVENT_ADD, 0);
+	else
+		emit_sa(x, SA_EVENT_UPDATE, 0);
+}
+
+static __always_inline void on_state_delete(struct xfrm_state *x)
+{
+	/* __xfrm_state_delete only acts on states not yet dead */
+	if (BPF_CORE_READ(x, km.state) != XFRM_KM_DEAD)
+		emit_sa(x, SA_EVENT_DELETE, 0);
+}
+
+SEC("fexit/xfrm_state_add")
+int BPF_PROG(fexit_state_add, struct xfrm_state *x, int ret)
+{
+	on_state_add(x, ret);
+	return 0;
+}
+
+SEC("fexit/xfrm_state_update")
+int BPF_PROG(fexit_state_update, struct xfrm_state *x, int ret)
+{
+	on_state_update(x, ret);
+	return 0;
+}
+
+SEC("fentry/__xfrm_state_delete")
+int BPF_PROG(fentry_state_delete, struct xfrm_state *x)
+{
+	on_state_delete(x);
+	return 0;
+}
+
+SEC("fentry/km_state_expired")
+int BPF_PROG(fentry_state_expired, struct xfrm_state *x, int hard)
+{
+	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+	return 0;
+}
+
+enum kprobe_hook { HOOK_STATE_ADD = 1, HOOK_STATE_UPDATE = 2 };
+
+static __always_inline void stash_arg(enum kprobe_hook hook, void *arg)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff) | ((__u64)hook << 32);
+	__u64 val = (__u64)arg;
+
+	bpf_map_update_elem(&kprobe_args, &key, &val, BPF_ANY);
+}
+
+static __always_inline void *take_arg(enum kprobe_hook hook)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff) | ((__u64)hook << 32);
+	__u64 *val = bpf_map_lookup_elem(&kprobe_args, &key);
+	void *arg;
+
+	if (!val)
+		return NULL;
+	arg = (void *)*val;
+	bpf_map_delete_elem(&kprobe_args, &key);
+	return arg;
+}
+
+SEC("kprobe/xfrm_state_add")
+int BPF_KPROBE(kprobe_state_add, struct xfrm_state *x)
+{
+	stash_arg(HOOK_STATE_ADD, x);
+	return 0;
+}
+
+SEC("kretprobe/xfrm_state_add")
+int BPF_KRETPROBE(kretprobe_state_add, int ret)
+{
+	struct xfrm_state *x = take_arg(HOOK_STATE_ADD);
+
+	if (x)
+		on_state_add(x, ret);
+	return 0;
+}
+
+SEC("kprobe/xfrm_state_update")
+int BPF_KPROBE(kprobe_state_update, struct xfrm_state *x)
+{
+	stash_arg(HOOK_STATE_UPDATE, x);
+	return 0;
+}
+
+SEC("kretprobe/xfrm_state_update")
+int BPF_KRETPROBE(kretprobe_state_update, int ret)
+{
+	struct xfrm_state *x = take_arg(HOOK_STATE_UPDATE);
+
+	if (x)
+		on_state_update(x, ret);
+	return 0;
+}
+
+SEC("kprobe/__xfrm_state_delete")
+int BPF_KPROBE(kprobe_state_delete, struct xfrm_state *x)
+{
+	on_state_delete(x);
+	return 0;
+}
+
+SEC("kprobe/km_state_expired")
+int BPF_KPROBE(kprobe_state_expired, struct xfrm_state *x, int hard)
+{
+	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+	return 0;
+}
+
+/* ---- drops ---- */
+
+static __always_inline __u32 skb_netns(struct sk_buff *skb)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct sock *sk;
+
+	if (dev)
+		return net_inum(BPF_CORE_READ(dev, nd_net.net));
+	/* locally generated packets dropped before they have a device */
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk)
+		return net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	return 0;
+}
+
+/* The packet's destination address from its network header. */
+static __always_inline void skb_daddr(struct sk_buff *skb, struct drop_key *key)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u8 version;
+
+	if (bpf_probe_read_kernel(&version, 1, head + nh))
+		return;
+	version >>= 4;
+	if (version == 4) {
+		key->family = AF_INET;
+		bpf_probe_read_kernel(&key->daddr[0], 4, head + nh + offsetof(struct iphdr, daddr));
+	} else if (version == 6) {
+		key->family = AF_INET6;
+		bpf_probe_read_kernel(key->daddr, 16, head + nh + offsetof(struct ipv6hdr, daddr));
+	}
+}
+
+static __always_inline void key_from_state(struct drop_key *key, struct xfrm_state *x)
+{
+	key->netns = net_inum(BPF_CORE_READ(x, xs_net.net));
+	key->spi = BPF_CORE_READ(x, id.spi);
+	key->family = BPF_CORE_READ(x, props.family);
+	BPF_CORE_READ_INTO(&key->daddr, x, id.daddr.a6);
+}
+
+static __always_inline void count_drop(struct drop_key *key)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct drop_value *v, init = { .count = 1, .first_ts_ns = now, .last_ts_ns = now };
+
+	v = bpf_map_lookup_elem(&drops, key);
+	if (!v) {
+		if (bpf_map_update_elem(&drops, key, &init, BPF_NOEXIST) == 0)
+			return;
+		v = bpf_map_lookup_elem(&drops, key); /* another CPU created it */
+		if (!v) {
+			__sync_fetch_and_add(&drops_overflow, 1);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	v->last_ts_ns = now;
+}
+
+static __always_inline void mark_audited(struct sk_buff *skb)
+{
+	__u64 addr = (__u64)skb;
+	__u8 one = 1;
+
+	bpf_map_update_elem(&audited_skbs, &addr, &one, BPF_ANY);
+}
+
+/* Unknown SPI on input: xfrm_input calls this right after XfrmInNoStates++. */
+static __always_inline void on_audit_notfound(struct sk_buff *skb, __be32 spi)
+{
+	struct drop_key key = { .cause = DROP_IN_NO_STATE, .spi = spi };
+
+	key.netns = skb_netns(skb);
+	skb_daddr(skb, &key);
+	count_drop(&key);
+	mark_audited(skb);
+}
+
+/* Integrity check failed: the peer encrypts with another key (same-SPI rekey). */
+static __always_inline void on_audit_icvfail(struct xfrm_state *x, struct sk_buff *skb)
+{
+	struct drop_key key = { .cause = DROP_IN_ICV_FAIL };
+
+	key_from_state(&key, x);
+	count_drop(&key);
+	mark_audited(skb);
+}
+
+SEC("fentry/xfrm_audit_state_notfound")
+int BPF_PROG(fentry_audit_notfound, struct sk_buff *skb, u16 family, __be32 spi)
+{
+	on_audit_notfound(skb, spi);
+	return 0;
+}
+
+SEC("fentry/xfrm_audit_state_icvfail")
+int BPF_PROG(fentry_audit_icvfail, struct xfrm_state *x, struct sk_buff *skb)
+{
+	on_audit_icvfail(x, skb);
+	return 0;
+}
+
+SEC("kprobe/xfrm_audit_state_notfound")
+int BPF_KPROBE(kprobe_audit_notfound, struct sk_buff *skb, u16 family, __be32 spi)
+{
+	on_audit_notfound(skb, spi);
+	return 0;
+}
+
+SEC("kprobe/xfrm_audit_state_icvfail")
+int BPF_KPROBE(kprobe_audit_icvfail, struct xfrm_state *x, struct sk_buff *skb)
+{
+	on_audit_icvfail(x, skb);
+	return 0;
+}
+
+/* The SA an inbound packet was being processed with: the last one on its sec_path. */
+static __always_inline struct xfrm_state *skb_input_state(struct sk_buff *skb)
+{
+	int sec_path_id = bpf_core_enum_value(enum skb_ext_id, SKB_EXT_SEC_PATH);
+	struct skb_ext *ext;
+	struct sec_path *sp;
+	__u8 offset;
+	int len;
+
+	if (!(BPF_CORE_READ(skb, active_extensions) & (1 << sec_path_id)))
+		return NULL;
+	ext = BPF_CORE_READ(skb, extensions);
+	if (!ext || bpf_probe_read_kernel(&offset, 1, &ext->offset[sec_path_id & 3]))
+		return NULL;
+	sp = (void *)ext + ((__u64)offset << 3); /* SKB_EXT_ALIGN_SHIFT */
+	len = BPF_CORE_READ(sp, len);
+	if (len <= 0 || len > 6)
+		return NULL;
+	return BPF_CORE_READ(sp, xvec[(len - 1) & 7]);
+}
+
+/* The SA an outbound packet's route led to. */
+static __always_inline struct xfrm_state *skb_output_state(struct sk_buff *skb)
+{
+	struct dst_entry *dst = (void *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
+
+	return dst ? BPF_CORE_READ(dst, xfrm) : NULL;
+}
+
+static __always_inline __u8 input_cause(__u8 km_state)
+{
+	switch (km_state) {
+	case XFRM_KM_ACQ:
+		return DROP_IN_ACQUIRE;
+	case XFRM_KM_EXPIRED:
+		return DROP_IN_EXPIRED;
+	case XFRM_KM_VALID:
+		return DROP_OTHER; /* replay window, mode or encap mismatch... */
+	default:
+		return DROP_IN_STATE_INVALID;
+	}
+}
+
+/* Input packet with no SA (tracepoint mode has no audit hook): SPI from the ESP header. */
+static __always_inline void key_from_esp_header(struct sk_buff *skb, struct drop_key *key)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+
+	bpf_probe_read_kernel(&key->spi, 4, head + th);
+	key->netns = skb_netns(skb);
+	skb_daddr(skb, key);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location)
+{
+	struct drop_key key = {};
+	__u64 loc = (__u64)location, addr = (__u64)skb;
+	struct xfrm_state *x = NULL;
+	__u32 reason = 0;
+	int cause = -1;
+
+	if (bpf_map_lookup_elem(&audited_skbs, &addr)) {
+		bpf_map_delete_elem(&audited_skbs, &addr);
+		return 0;
+	}
+	if (kfree_skb_has_reason)
+		reason = (__u32)ctx[2];
+	for (__u32 i = 0; i < XFRM_DROP_SITES_MAX && i < n_drop_sites; i++) {
+		if (loc >= drop_sites[i].start && loc < drop_sites[i].end) {
+			cause = drop_sites[i].cause;
+			break;
+		}
+	}
+	if (cause < 0) {
+		if (!reason_xfrm_policy || reason != reason_xfrm_policy)
+			return 0;
+		cause = DROP_POLICY_BLOCK;
+	}
+
+	switch (cause) {
+	case DROP_IN_NO_STATE: /* site in xfrm_input: which state, if any? */
+		x = skb_input_state(skb);
+		if (x)
+			cause = input_cause(BPF_CORE_READ(x, km.state));
+		else
+			key_from_esp_header(skb, &key);
+		break;
+	case DROP_OUT_STATE_INVALID: /* site in xfrm_output*: the route's SA */
+		x = skb_output_state(skb);
+		if (x && BPF_CORE_READ(x, km.state) == XFRM_KM_VALID)
+			cause = DROP_OTHER;
+		break;
+	default: /* blackhole after a failed outbound lookup, or a policy drop */
+		key.netns = skb_netns(skb);
+		skb_daddr(skb, &key);
+		break;
+	}
+	if (x)
+		key_from_state(&key, x);
+	key.cause = cause;
+	key.reason = reason;
+	key.location = loc;
+	count_drop(&key);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

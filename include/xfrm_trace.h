@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Types shared by bpf/xfrm_trace.bpf.c and userspace: SA lifecycle events (ring buffer) and
+ * XFRM drops aggregated in the kernel per (netns, SA, cause, reason, location).
+ */
+#ifndef REKEYGAP_XFRM_TRACE_H
+#define REKEYGAP_XFRM_TRACE_H
+
+/* What happened to an SA. Policies come from netlink, not from BPF. */
+enum sa_event_kind {
+	SA_EVENT_ADD = 1,    /* NEWSA, or UPDSA replacing a larval (ACQ) state */
+	SA_EVENT_UPDATE = 2, /* UPDSA on a valid SA: lifetimes, marks, encap only */
+	SA_EVENT_DELETE = 3, /* DELSA, flush, hard expiry */
+	SA_EVENT_EXPIRE = 4, /* soft or hard expiry notification */
+};
+
+/* Why a packet was dropped: a fixed vocabulary, documented in the README. */
+enum drop_cause {
+	DROP_OTHER = 0,             /* an XFRM drop point we cannot classify further */
+	DROP_IN_NO_STATE = 1,       /* inbound SPI with no SA (XfrmInNoStates) */
+	DROP_IN_ICV_FAIL = 2,       /* inbound integrity check failed: wrong key */
+	DROP_IN_STATE_INVALID = 3,  /* inbound on a VOID/DEAD/ERROR SA (XfrmInStateInvalid) */
+	DROP_IN_ACQUIRE = 4,        /* inbound on a larval SA (XfrmAcquireError) */
+	DROP_IN_EXPIRED = 5,        /* inbound on a hard-expired SA (XfrmInStateExpired) */
+	DROP_OUT_NO_STATE = 6,      /* outbound, no valid SA: blackholed (XfrmOutNoStates) */
+	DROP_OUT_STATE_INVALID = 7, /* outbound on an SA deleted under it (XfrmOutStateInvalid) */
+	DROP_POLICY_BLOCK = 8,      /* SKB_DROP_REASON_XFRM_POLICY */
+	DROP_CAUSE_MAX,
+};
+
+/* km.state values: an anonymous enum in the kernel, unchanged since 2.6 */
+#define XFRM_KM_VOID 0
+#define XFRM_KM_ACQ 1
+#define XFRM_KM_VALID 2
+#define XFRM_KM_ERROR 3
+#define XFRM_KM_EXPIRED 4
+#define XFRM_KM_DEAD 5
+
+/* dir: the SA's own direction where the kernel has one (6.10+), else unknown */
+#define SA_DIR_UNKNOWN 0
+#define SA_DIR_IN 1
+#define SA_DIR_OUT 2
+
+struct sa_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+	__u32 netns; /* inode of the SA's network namespace */
+	__u8 kind;   /* enum sa_event_kind */
+	__u8 family;
+	__u8 proto;    /* IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP */
+	__u8 km_state; /* XFRM_KM_* at the time of the event */
+	__u32 spi;     /* network order */
+	__u32 reqid;
+	__u32 mark_v, mark_m;
+	__u32 if_id;
+	__u8 dir;  /* SA_DIR_* */
+	__u8 hard; /* SA_EVENT_EXPIRE: 1 for hard, 0 for soft */
+	__u8 mode;
+	__u8 pad;
+	__u32 saddr[4], daddr[4];
+};
+
+struct drop_key {
+	__u32 netns;
+	__u32 spi;      /* network order; 0 when no SA is known (out_no_state) */
+	__u32 daddr[4]; /* SA destination, or the packet's when there is no SA */
+	__u16 family;
+	__u8 cause;  /* enum drop_cause */
+	__u8 pad;
+	__u32 reason;   /* enum skb_drop_reason value (names come from the kernel's BTF) */
+	__u64 location; /* kfree_skb caller; 0 for drops seen at audit hooks */
+};
+
+struct drop_value {
+	__u64 count;
+	__u64 first_ts_ns, last_ts_ns;
+};
+
+/* Kernel functions whose kfree_skb calls are XFRM drops: [start, end) from kallsyms. */
+#define XFRM_DROP_SITES_MAX 8
+
+struct drop_site {
+	__u64 start, end;
+	__u32 cause; /* enum drop_cause, refined in BPF from the packet's SA */
+	__u32 pad;
+};
+
+/* Capacity of the drop map; drops beyond it go to the overflow counter. */
+#define DROP_KEYS_MAX 4096
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "tracer.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xfrm_trace.skel.h"
+
+/* kfree_skb callers that are XFRM drop points; the BPF side refines the cause. */
+static const struct {
+	const char *func;
+	enum drop_cause cause;
+} drop_site_funcs[] = {
+	{ "xfrm_input", DROP_IN_NO_STATE },
+	{ "xfrm_output_resume", DROP_OUT_STATE_INVALID },
+	{ "xfrm_output_one", DROP_OUT_STATE_INVALID },
+	{ "xfrm_output", DROP_OUT_STATE_INVALID },
+	{ "dst_discard_out", DROP_OUT_NO_STATE },
+};
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* The kfree_skb tracepoint gained its reason argument in 5.17 (and 5.15.y). */
+static bool kfree_skb_has_reason(const struct btf *vmlinux)
+{
+	int id = btf__find_by_name_kind(vmlinux, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	const struct btf_type *t;
+
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(vmlinux, t->type);
+	/* (void *ctx, skb, location, reason, ...) */
+	return t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
+}
+
+static void set_autoload(struct xfrm_trace_bpf *s, enum probe_mode mode, bool audit)
+{
+	bool fentry = mode == PROBE_FENTRY, kprobe = mode == PROBE_KPROBE;
+
+	bpf_program__set_autoload(s->progs.fexit_state_add, fentry);
+	bpf_program__set_autoload(s->progs.fexit_state_update, fentry);
+	bpf_program__set_autoload(s->progs.fentry_state_delete, fentry);
+	bpf_program__set_autoload(s->progs.fentry_state_expired, fentry);
+	bpf_program__set_autoload(s->progs.fentry_audit_notfound, fentry && audit);
+	bpf_program__set_autoload(s->progs.fentry_audit_icvfail, fentry && audit);
+	bpf_program__set_autoload(s->progs.kprobe_state_add, kprobe);
+	bpf_program__set_autoload(s->progs.kretprobe_state_add, kprobe);
+	bpf_program__set_autoload(s->progs.kprobe_state_update, kprobe);
+	bpf_program__set_autoload(s->progs.kretprobe_state_update, kprobe);
+	bpf_program__set_autoload(s->progs.kprobe_state_delete, kprobe);
+	bpf_program__set_autoload(s->progs.kprobe_state_expired, kprobe);
+	bpf_program__set_autoload(s->progs.kprobe_audit_notfound, kprobe && audit);
+	bpf_program__set_autoload(s->progs.kprobe_audit_icvfail, kprobe && audit);
+}
+
+static int on_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct sa_event))
+		return 0;
+	return t->on_sa ? t->on_sa(t->ctx, data) : 0;
+}
+
+int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_fn on_sa,
+		void *ctx, char *err, size_t errlen)
+{
+	struct probe_features f;
+	struct btf *vmlinux = NULL;
+	FILE *kallsyms;
+	__u32 n_sites = 0, policy_reason;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	libbpf_set_print(silent_print);
+	probe_features(&f);
+	t->mode = probe_choose_mode(&f, forced, want);
+	if (t->mode == PROBE_NONE) {
+		snprintf(err, errlen,
+			 forced ? "probe mode %s is not available on this kernel (see 'rekeygap probe')"
+				: "no probe mode works here: need BPF and the kfree_skb tracepoint "
+				  "(root or CAP_BPF+CAP_PERFMON?)",
+			 probe_mode_name(want));
+		return -EOPNOTSUPP;
+	}
+
+	kallsyms = fopen("/proc/kallsyms", "r");
+	ret = kallsyms ? ksyms_load(&t->ksyms, kallsyms) : -errno;
+	if (kallsyms)
+		fclose(kallsyms);
+	if (ret) {
+		snprintf(err, errlen, "cannot read kernel symbols from /proc/kallsyms: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(err, errlen, "cannot read the kernel's BTF: %s", strerror(errno));
+		ret = -errno;
+		goto fail;
+	}
+	if (drop_reasons_load(&t->reasons, vmlinux) == -ENOMEM) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* they exist only with CONFIG_AUDITSYSCALL */
+	t->audit_hooks = t->mode != PROBE_TRACEPOINT &&
+			 ksyms_has(&t->ksyms, "xfrm_audit_state_notfound") &&
+			 ksyms_has(&t->ksyms, "xfrm_audit_state_icvfail");
+
+	t->skel = xfrm_trace_bpf__open();
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(drop_site_funcs) / sizeof(drop_site_funcs[0]); i++) {
+		__u64 start, end;
+
+		if (n_sites == XFRM_DROP_SITES_MAX ||
+		    ksyms_range(&t->ksyms, drop_site_funcs[i].func, &start, &end))
+			continue;
+		t->skel->rodata->drop_sites[n_sites].start = start;
+		t->skel->rodata->drop_sites[n_sites].end = end;
+		t->skel->rodata->drop_sites[n_sites].cause = drop_site_funcs[i].cause;
+		n_sites++;
+	}
+	t->skel->rodata->n_drop_sites = n_sites;
+	if (drop_reason_value(&t->reasons, "XFRM_POLICY", &policy_reason))
+		t->skel->rodata->reason_xfrm_policy = policy_reason;
+	t->skel->rodata->kfree_skb_has_reason = kfree_skb_has_reason(vmlinux);
+	set_autoload(t->skel, t->mode, t->audit_hooks);
+
+	ret = xfrm_trace_bpf__load(t->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load the BPF programs (%s mode): %s",
+			 probe_mode_name(t->mode), strerror(-ret));
+		goto fail;
+	}
+	ret = xfrm_trace_bpf__attach(t->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the BPF programs (%s mode): %s",
+			 probe_mode_name(t->mode), strerror(-ret));
+		goto fail;
+	}
+	t->on_sa = on_sa;
+	t->ctx = ctx;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.sa_events), on_ringbuf, t, NULL);
+	if (!t->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+
+	if (t->mode == PROBE_TRACEPOINT)
+		snprintf(t->blind, sizeof(t->blind),
+			 "SA insert/delete/expiry timing in the kernel (no fentry, no kprobes)");
+	else if (!t->audit_hooks)
+		snprintf(t->blind, sizeof(t->blind),
+			 "ICV failures and unknown SPIs by audit hook (no CONFIG_AUDITSYSCALL)");
+	btf__free(vmlinux);
+	return 0;
+fail:
+	btf__free(vmlinux);
+	tracer_close(t);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+int tracer_poll(struct tracer *t, int timeout_ms)
+{
+	return ring_buffer__poll(t->rb, timeout_ms);
+}
+
+void tracer_drops_foreach(struct tracer *t, tracer_drop_fn fn, void *ctx)
+{
+	const struct bpf_map *map = t->skel->maps.drops;
+	struct drop_key key, next, *prev = NULL;
+	struct drop_value v;
+
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &v, sizeof(v), 0) == 0)
+			fn(ctx, &key, &v);
+	}
+}
+
+void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow,
+		     __u64 *larval)
+{
+	*events_lost = t->skel->bss->events_lost;
+	*drops_overflow = t->skel->bss->drops_overflow;
+	*larval = t->skel->bss->larval_events;
+}
+
+void tracer_close(struct tracer *t)
+{
+	ring_buffer__free(t->rb);
+	xfrm_trace_bpf__destroy(t->skel);
+	ksyms_free(&t->ksyms);
+	drop_reasons_free(&t->reasons);
+	memset(t, 0, sizeof(*t));
+}

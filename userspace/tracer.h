@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The BPF side of observation: load bpf/xfrm_trace.bpf.c in the best probe mode this kernel
+ * allows (or the forced one), attach, and hand over SA events (ring buffer) and drop
+ * aggregates (map). This is where SA events enter userspace.
+ */
+#ifndef REKEYGAP_TRACER_H
+#define REKEYGAP_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drop_reason.h"
+#include "ksyms.h"
+#include "probe.h"
+#include "xfrm_trace.h"
+
+typedef int (*tracer_sa_fn)(void *ctx, const struct sa_event *e);
+typedef void (*tracer_drop_fn)(void *ctx, const struct drop_key *k, const struct drop_value *v);
+
+struct tracer {
+	struct xfrm_trace_bpf *skel;
+	struct ring_buffer *rb;
+	enum probe_mode mode;
+	bool audit_hooks; /* xfrm_audit_state_notfound/icvfail attached */
+	struct ksyms ksyms;
+	struct drop_reasons reasons;
+	char blind[256]; /* what this mode cannot see, for the start line */
+	tracer_sa_fn on_sa;
+	void *ctx;
+};
+
+/* forced: use exactly mode or fail. err gets one line on failure. 0 or -errno. */
+int tracer_open(struct tracer *t, bool forced, enum probe_mode mode, tracer_sa_fn on_sa,
+		void *ctx, char *err, size_t errlen);
+
+/* Deliver pending SA events; waits up to timeout_ms. Returns events handled or -errno. */
+int tracer_poll(struct tracer *t, int timeout_ms);
+
+/* Every drop aggregate (cumulative since start). */
+void tracer_drops_foreach(struct tracer *t, tracer_drop_fn fn, void *ctx);
+
+/* Counters of what was lost: ring buffer full, drop map full; larval states skipped. */
+void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow,
+		     __u64 *larval);
+
+void tracer_close(struct tracer *t);
+
+#endif
