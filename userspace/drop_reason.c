@@ -36,9 +36,11 @@ int drop_reasons_load(struct drop_reasons *dr, const struct btf *btf)
 
 		if (v >= dr->n || !name || dr->names[v])
 			continue;
-		if (strncmp(name, DROP_REASON_PREFIX, strlen(DROP_REASON_PREFIX)) == 0)
+		if (strncmp(name, DROP_REASON_PREFIX, strlen(DROP_REASON_PREFIX)) == 0) {
 			name += strlen(DROP_REASON_PREFIX);
-		else if (strcmp(name, "SKB_NOT_DROPPED_YET") && strcmp(name, "SKB_CONSUMED"))
+			if (strcmp(name, "MAX") == 0)
+				continue; /* the enum's end marker, not a reason */
+		} else if (strcmp(name, "SKB_NOT_DROPPED_YET") && strcmp(name, "SKB_CONSUMED"))
 			continue; /* SKB_DROP_REASON_MAX and friends */
 		dr->names[v] = strdup(name);
 		if (!dr->names[v]) {
