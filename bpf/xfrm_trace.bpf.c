@@ -150,10 +150,91 @@ int BPF_PROG(fentry_state_delete, struct xfrm_state *x)
 	return 0;
 }
 
+/*
+ * Expiry. The lifetime timer (xfrm_timer_handler) calls km_state_expired, but both live in
+ * xfrm_state.c and the compiler inlines it there, so a probe on km_state_expired sees only
+ * its other callers (a userspace EXPIRE, packet-count limits). The timer is a callback, never
+ * inlined: we compare the SA before and after it ran. The timer sets km.dying to "soft
+ * limit reached" on every run and calls km_state_expired(x, 0) exactly then; a hard expiry
+ * deletes the SA (VALID -> DEAD) and calls km_state_expired(x, 1).
+ */
+struct timer_run {
+	struct xfrm_state *x; /* the SA whose timer runs on this CPU; NULL outside */
+	__u8 km_state;        /* before the run */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct timer_run);
+} timer_runs SEC(".maps");
+
+static __always_inline struct xfrm_state *timer_state(struct hrtimer *timer)
+{
+	return (void *)timer - bpf_core_field_offset(struct xfrm_state, mtimer);
+}
+
+static __always_inline void on_timer_enter(struct hrtimer *timer)
+{
+	__u32 zero = 0;
+	struct timer_run *run = bpf_map_lookup_elem(&timer_runs, &zero);
+	struct xfrm_state *x = timer_state(timer);
+
+	if (!run)
+		return;
+	run->x = x;
+	run->km_state = BPF_CORE_READ(x, km.state);
+}
+
+/* hrtimer callbacks run to completion on one CPU: the per-CPU slot is this run's */
+static __always_inline void on_timer_exit(void)
+{
+	__u32 zero = 0;
+	struct timer_run *run = bpf_map_lookup_elem(&timer_runs, &zero);
+	struct xfrm_state *x;
+	__u8 km_state;
+
+	if (!run || !run->x)
+		return;
+	x = run->x;
+	run->x = NULL;
+	km_state = BPF_CORE_READ(x, km.state);
+	if (run->km_state != XFRM_KM_DEAD && km_state == XFRM_KM_DEAD)
+		emit_sa(x, SA_EVENT_EXPIRE, 1);
+	else if (km_state != XFRM_KM_DEAD && BPF_CORE_READ(x, km.dying))
+		emit_sa(x, SA_EVENT_EXPIRE, 0);
+}
+
+/* km_state_expired outside the timer; inside it (where not inlined) the timer reports */
+static __always_inline void on_state_expired(struct xfrm_state *x, int hard)
+{
+	__u32 zero = 0;
+	struct timer_run *run = bpf_map_lookup_elem(&timer_runs, &zero);
+
+	if (run && run->x == x)
+		return;
+	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+}
+
 SEC("fentry/km_state_expired")
 int BPF_PROG(fentry_state_expired, struct xfrm_state *x, int hard)
 {
-	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+	on_state_expired(x, hard);
+	return 0;
+}
+
+SEC("fentry/xfrm_timer_handler")
+int BPF_PROG(fentry_timer, struct hrtimer *timer)
+{
+	on_timer_enter(timer);
+	return 0;
+}
+
+SEC("fexit/xfrm_timer_handler")
+int BPF_PROG(fexit_timer, struct hrtimer *timer)
+{
+	on_timer_exit();
 	return 0;
 }
 
@@ -224,7 +305,21 @@ int BPF_KPROBE(kprobe_state_delete, struct xfrm_state *x)
 SEC("kprobe/km_state_expired")
 int BPF_KPROBE(kprobe_state_expired, struct xfrm_state *x, int hard)
 {
-	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+	on_state_expired(x, hard);
+	return 0;
+}
+
+SEC("kprobe/xfrm_timer_handler")
+int BPF_KPROBE(kprobe_timer, struct hrtimer *timer)
+{
+	on_timer_enter(timer);
+	return 0;
+}
+
+SEC("kretprobe/xfrm_timer_handler")
+int BPF_KRETPROBE(kretprobe_timer)
+{
+	on_timer_exit();
 	return 0;
 }
 

@@ -50,6 +50,8 @@ static void set_autoload(struct xfrm_trace_bpf *s, enum probe_mode mode, bool au
 	bpf_program__set_autoload(s->progs.fexit_state_update, fentry);
 	bpf_program__set_autoload(s->progs.fentry_state_delete, fentry);
 	bpf_program__set_autoload(s->progs.fentry_state_expired, fentry);
+	bpf_program__set_autoload(s->progs.fentry_timer, fentry);
+	bpf_program__set_autoload(s->progs.fexit_timer, fentry);
 	bpf_program__set_autoload(s->progs.fentry_audit_notfound, fentry && audit);
 	bpf_program__set_autoload(s->progs.fentry_audit_icvfail, fentry && audit);
 	bpf_program__set_autoload(s->progs.kprobe_state_add, kprobe);
@@ -58,6 +60,8 @@ static void set_autoload(struct xfrm_trace_bpf *s, enum probe_mode mode, bool au
 	bpf_program__set_autoload(s->progs.kretprobe_state_update, kprobe);
 	bpf_program__set_autoload(s->progs.kprobe_state_delete, kprobe);
 	bpf_program__set_autoload(s->progs.kprobe_state_expired, kprobe);
+	bpf_program__set_autoload(s->progs.kprobe_timer, kprobe);
+	bpf_program__set_autoload(s->progs.kretprobe_timer, kprobe);
 	bpf_program__set_autoload(s->progs.kprobe_audit_notfound, kprobe && audit);
 	bpf_program__set_autoload(s->progs.kprobe_audit_icvfail, kprobe && audit);
 }

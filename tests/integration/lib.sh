@@ -38,11 +38,14 @@ bg() {
 	BG_PIDS+=($!)
 }
 
-# wait_for_line FILE TEXT [SECONDS]: until FILE has a line containing TEXT
+# wait_for_line FILE TEXT [SECONDS [PID]]: until FILE has a line containing TEXT; fails at
+# once if PID (the process writing FILE) has exited
 wait_for_line() {
-	local i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
+	local deadline=$((SECONDS + ${3:-10}))
+	while [ $SECONDS -lt $deadline ]; do
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		[ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null ||
+			fail "process $4 exited before writing '$2' to $1"
 		sleep 0.05
 	done
 	fail "timed out waiting for '$2' in $1: $(tail -3 "$1" 2>/dev/null)"
@@ -97,10 +100,10 @@ AEAD_ALG='rfc4106(gcm(aes))'
 KEY_AB=0x000102030405060708090a0b0c0d0e0f10111213
 KEY_BA=0x202122232425262728292a2b2c2d2e2f30313233
 
-# esp_sa NS SRC DST SPI REQID KEY: one tunnel-mode AES-GCM SA
+# esp_sa NS SRC DST SPI REQID KEY [IP-XFRM-OPTIONS...]: one tunnel-mode AES-GCM SA
 esp_sa() {
 	ip -n "$1" xfrm state add src "$2" dst "$3" proto esp spi "$4" reqid "$5" mode tunnel \
-		aead "$AEAD_ALG" "$6" 128
+		aead "$AEAD_ALG" "$6" 128 "${@:7}"
 }
 
 # esp_pair NS_A NS_B SPI_AB SPI_BA: the topology above
@@ -139,4 +142,85 @@ esp_policies() {
 sa_packets() {
 	ip -n "$1" -s xfrm state get src "$3" dst "$4" proto esp spi "$2" 2>/dev/null |
 		awk '/lifetime current:/ { getline; sub(/\(packets\).*/, ""); sub(/.*, */, ""); print; exit }'
+}
+
+# --- trace scenarios: a tracer, sequence-numbered traffic A -> B, and jq over the trace ---
+
+# trace_start FILE MODE NS...: 'rekeygap trace --json' on those namespaces into FILE; returns
+# once its start line is out. TRACER is its pid.
+trace_start() {
+	local file=$1 mode=$2 ns args=()
+	shift 2
+	for ns in "$@"; do args+=(--netns "$ns"); done
+	bg "$REKEYGAP" trace --json --probe "$mode" "${args[@]}" >"$file"
+	TRACER=${BG_PIDS[-1]}
+	wait_for_line "$file" '"event":"start"' 20 "$TRACER"
+}
+
+# trace_stop FILE: stop the tracer with SIGINT (it must exit 0) and show the trace
+trace_stop() {
+	kill -INT "$TRACER"
+	wait "$TRACER" || fail "rekeygap trace exited with an error"
+	grep -v '"event":"drop"' "$1" | jq -c '{event, netns, spi, dir, src, dst, hard}' || true
+	grep '"event":"drop"' "$1" | jq -c '{netns, spi, cause, reason, location, count}' || true
+}
+
+# traffic_start A B PACKETS RATE: sequdp from A's inner address to B's; background.
+# The receiver runs until traffic_wait stops it, not until an idle timeout: under a loaded
+# TCG a rekey window can outlast any timeout, and packets that arrive after the receiver
+# gave up would count as lost without being dropped.
+traffic_start() {
+	ip netns exec "$2" "$SEQUDP" recv --bind "$INNER_B" --port 5001 --expect "$3" \
+		--idle 600000 --timeout 600 >"$WORK/recv" &
+	RECV_PID=$!
+	wait_for_line "$WORK/recv" listening
+	ip netns exec "$1" "$SEQUDP" send --src "$INNER_A" --dst "$INNER_B" --port 5001 \
+		--count "$3" --rate "$4" >"$WORK/send" &
+	SEND_PID=$!
+}
+
+# traffic_wait: until the sender is done and what it sent had a second to arrive; LOST is
+# what the receiver did not get
+traffic_wait() {
+	wait "$SEND_PID"
+	sleep 1
+	kill -INT "$RECV_PID" 2>/dev/null || true
+	wait "$RECV_PID"
+	cat "$WORK/send" "$WORK/recv"
+	LOST=$(awk '/^received/ { print $6 }' "$WORK/recv" | tr -d ,)
+}
+
+# drops FILE JQ_CONDITION: sum of the drop counts matching the condition
+drops() {
+	jq -s "[.[] | select(.event==\"drop\" and ($2)) | .count] | add // 0" "$1"
+}
+
+# events FILE JQ_CONDITION: number of non-drop events matching the condition
+events() {
+	jq -s "[.[] | select(.event!=\"drop\" and ($2))] | length" "$1"
+}
+
+# trace_signature FILE NS_A NS_B: what happened, without counts or times: the SA events in
+# order (namespace by role), then the (namespace, spi, cause) that holds most drops. Two
+# probe modes watching the same scenario must give the same signature. (Smaller causes are
+# left out: how many packets fall into a DELSA -> NEWSA window of a few milliseconds, or
+# race a delete, is timing, not the probe.)
+trace_signature() {
+	jq -s -r --argjson a "$(ns_inode "$2")" --argjson b "$(ns_inode "$3")" '
+		def role: if .netns == $a then "A" elif .netns == $b then "B" else "?" end;
+		([.[] | select(.event | startswith("sa_")) |
+			"\(.event)/\(role)/\(.spi)\(if .event == "sa_expire" then "/hard=\(.hard)" else "" end)"]
+		 | join(" ")),
+		([.[] | select(.event == "drop")] | group_by("\(role)/\(.spi)/\(.cause)") |
+		 max_by(map(.count) | add) // [] | map("\(role)/\(.spi)/\(.cause)") | first // "no drops")' "$1"
+}
+
+# check_modes_agree NAME: after run_mode ran for every mode, their signatures must match
+check_modes_agree() {
+	local first="" f
+	for f in "$WORK"/signature-*; do
+		[ -n "$first" ] || { first=$f; continue; }
+		diff -u "$first" "$f" || fail "$1: $(basename "$first") and $(basename "$f") differ"
+	done
+	[ -n "$first" ] && echo "ok: $1: every probe mode saw the same events and causes"
 }

@@ -3,7 +3,8 @@
 # trace_no_state: the receiver deletes its inbound SA, waits 200 ms and adds one with a new
 # SPI while the sender still uses the old one; then the sender switches. Every packet the
 # receiver did not get must appear in 'rekeygap trace --json' as an in_no_state drop of the
-# old SPI in the receiver's namespace: exactly, not approximately. Run once per probe mode.
+# old SPI in the receiver's namespace: exactly, not approximately. Run once per probe mode;
+# the modes must agree.
 #
 #   netns A (sender) ==== ESP A->B spi 0x1000, later 0x1001 ====> netns B (receiver)
 #   (topology: esp_pair in lib.sh)
@@ -16,17 +17,8 @@ run_mode() {
 	local mode=$1 A="$NS_PREFIX-$1-a" B="$NS_PREFIX-$1-b" trace="$WORK/trace-$1.jsonl"
 	echo "== probe mode $mode"
 	esp_pair "$A" "$B" 0x1000 0x2000
-	bg "$REKEYGAP" trace --json --probe "$mode" --netns "$A" --netns "$B" >"$trace"
-	local tracer=${BG_PIDS[-1]}
-	wait_for_line "$trace" '"event":"start"'
-
-	ip netns exec "$B" "$SEQUDP" recv --bind "$INNER_B" --port 5001 --expect "$PACKETS" \
-		--idle 1500 >"$WORK/recv" &
-	local recv=$!
-	wait_for_line "$WORK/recv" listening
-	ip netns exec "$A" "$SEQUDP" send --src "$INNER_A" --dst "$INNER_B" --port 5001 \
-		--count "$PACKETS" --rate "$RATE" >"$WORK/send" &
-	local send=$!
+	trace_start "$trace" "$mode" "$A" "$B"
+	traffic_start "$A" "$B" "$PACKETS" "$RATE"
 
 	sleep 1
 	ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x1000
@@ -35,36 +27,31 @@ run_mode() {
 	sleep 0.3
 	esp_sa "$A" "$OUTER_A" "$OUTER_B" 0x1001 1 "$KEY_AB"
 	ip -n "$A" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x1000
-	wait "$send" "$recv"
+	traffic_wait
 	sleep 0.5
-	kill -INT "$tracer"
-	wait "$tracer" || fail "rekeygap trace exited with an error"
-	cat "$WORK/send" "$WORK/recv"
-	grep -v '"event":"drop"' "$trace" | jq -c '{event, netns, spi, dir, src, dst}' || true
-	grep '"event":"drop"' "$trace" || true
+	trace_stop "$trace"
 
-	local lost ino_a ino_b
-	lost=$(awk '/^received/ { print $6 }' "$WORK/recv" | tr -d ,)
+	local ino_a ino_b
 	ino_a=$(ns_inode "$A") ino_b=$(ns_inode "$B")
-	check_ge "packets lost ($mode)" "$lost" 1
+	check_ge "packets lost ($mode)" "$LOST" 1
 	check_eq "start line: probe mode" "$(jq -r 'select(.event=="start") | .probe' "$trace")" "$mode"
 	# a packet that found the old SA just as it was being deleted is in_state_invalid:
 	# the same loss, seen a moment earlier; the rest find no SA at all
 	check_eq "drops of spi 0x00001000 in B, in_no_state or in_state_invalid ($mode)" \
-		"$(jq -s "[.[] | select(.event==\"drop\" and .netns==$ino_b and .spi==\"0x00001000\" and (.cause==\"in_no_state\" or .cause==\"in_state_invalid\")) | .count] | add // 0" "$trace")" "$lost"
-	check_ge "of which in_no_state ($mode)" \
-		"$(jq -s "[.[] | select(.event==\"drop\" and .cause==\"in_no_state\") | .count] | add // 0" "$trace")" $((lost - 2))
-	check_eq "all drops attributed ($mode)" \
-		"$(jq -s '[.[] | select(.event=="drop") | .count] | add // 0' "$trace")" "$lost"
+		"$(drops "$trace" ".netns==$ino_b and .spi==\"0x00001000\" and (.cause==\"in_no_state\" or .cause==\"in_state_invalid\")")" "$LOST"
+	check_ge "of which in_no_state ($mode)" "$(drops "$trace" '.cause=="in_no_state"')" $((LOST - 2))
+	check_eq "all drops attributed ($mode)" "$(drops "$trace" true)" "$LOST"
 	check_eq "sa_delete of 0x00001000 in B" \
-		"$(jq -s "[.[] | select(.event==\"sa_delete\" and .netns==$ino_b and .spi==\"0x00001000\")] | length" "$trace")" 1
+		"$(events "$trace" ".event==\"sa_delete\" and .netns==$ino_b and .spi==\"0x00001000\"")" 1
 	check_eq "sa_add of 0x00001001 in B" \
-		"$(jq -s "[.[] | select(.event==\"sa_add\" and .netns==$ino_b and .spi==\"0x00001001\")] | length" "$trace")" 1
+		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_b and .spi==\"0x00001001\"")" 1
 	check_eq "sa_add of 0x00001001 in A" \
-		"$(jq -s "[.[] | select(.event==\"sa_add\" and .netns==$ino_a and .spi==\"0x00001001\")] | length" "$trace")" 1
+		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_a and .spi==\"0x00001001\"")" 1
 	check_eq "events lost" "$(jq -r 'select(.event=="end") | .events_lost' "$trace")" 0
+	trace_signature "$trace" "$A" "$B" | tee "$WORK/signature-$mode"
 	ip netns del "$A"
 	ip netns del "$B"
 }
 
 for mode in $MODES; do run_mode "$mode"; done
+check_modes_agree "trace_no_state"
