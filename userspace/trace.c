@@ -4,15 +4,18 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "netns.h"
 #include "trace_output.h"
 #include "tracer.h"
+#include "xfrm_watch.h"
 
 #define MAX_NETNS 64
 #define DROP_SCAN_MS 250
@@ -33,7 +36,11 @@ struct drop_seen {
 struct trace_state {
 	struct trace_output out;
 	__u32 netns[MAX_NETNS];
+	const char *netns_names[MAX_NETNS];
 	int n_netns;
+	bool sa_from_netlink; /* no BPF SA probes in this mode */
+	__u64 netlink_larval;
+	struct xfrm_watch watch;
 	struct drop_seen *seen; /* sorted by key */
 	size_t n_seen, cap_seen;
 };
@@ -48,13 +55,52 @@ static bool netns_wanted(const struct trace_state *s, __u32 inum)
 	return false;
 }
 
+static void print_sa(struct trace_state *s, const struct sa_event *e, enum event_source source)
+{
+	struct sa_event with_dir;
+
+	if (!netns_wanted(s, e->netns))
+		return;
+	/* kernels before 6.10 have no SA direction: the namespace's own addresses tell */
+	if (e->dir == SA_DIR_UNKNOWN) {
+		with_dir = *e;
+		with_dir.dir = xfrm_watch_sa_dir(&s->watch, e);
+		e = &with_dir;
+	}
+	trace_print_sa(&s->out, e, source);
+}
+
+/* SA events from BPF */
 static int on_sa(void *ctx, const struct sa_event *e)
+{
+	print_sa(ctx, e, SOURCE_BPF);
+	return 0;
+}
+
+/* Notifications from netlink: policies always, SAs only when BPF cannot see them. */
+static void on_netlink(void *ctx, const struct xfrm_msg *m)
 {
 	struct trace_state *s = ctx;
 
-	if (netns_wanted(s, e->netns))
-		trace_print_sa(&s->out, e);
-	return 0;
+	switch (m->kind) {
+	case XFRM_MSG_KIND_SA:
+		if (s->sa_from_netlink)
+			print_sa(s, &m->sa, SOURCE_NETLINK);
+		break;
+	case XFRM_MSG_KIND_ACQUIRE:
+		if (s->sa_from_netlink)
+			s->netlink_larval++;
+		break;
+	case XFRM_MSG_KIND_POLICY:
+		if (netns_wanted(s, m->pol.netns))
+			trace_print_policy(&s->out, &m->pol);
+		break;
+	case XFRM_MSG_KIND_SA_FLUSH:
+	case XFRM_MSG_KIND_POLICY_FLUSH:
+		if (netns_wanted(s, m->sa.netns))
+			trace_print_flush(&s->out, m);
+		break;
+	}
 }
 
 static int cmp_seen(const void *a, const void *b)
@@ -97,17 +143,11 @@ static void on_drop(void *ctx, const struct drop_key *k, const struct drop_value
 
 static int netns_inode(const char *name, __u32 *inum)
 {
-	char path[256];
-	struct stat st;
+	int fd, ret = netns_open(name, &fd, inum);
 
-	if (strchr(name, '/'))
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", name);
-	if (stat(path, &st))
-		return -errno;
-	*inum = (__u32)st.st_ino;
-	return 0;
+	if (!ret)
+		close(fd);
+	return ret;
 }
 
 static __u64 monotonic_ns(void)
@@ -121,18 +161,23 @@ static __u64 monotonic_ns(void)
 static const char trace_usage[] =
 	"Usage: rekeygap trace [--json] [--duration SEC] [--netns NAME]... [--probe MODE]\n"
 	"\n"
-	"Print every XFRM SA insert, update, delete and expiry, and every IPsec packet drop\n"
-	"with its SPI and cause, as it happens. Drops are counted in the kernel: a line says\n"
-	"how many arrived since the previous line for the same SA, cause and place.\n"
+	"Print every XFRM SA insert, update, delete and expiry, every policy change, and every\n"
+	"IPsec packet drop with its SPI and cause, as it happens. SA events come from BPF\n"
+	"probes (kernel timestamps), policies from XFRM netlink. Drops are counted in the\n"
+	"kernel: a line says how many arrived since the previous line for the same SA, cause\n"
+	"and place.\n"
 	"\n"
 	"  -j, --json            one JSON object per line (ts_ns is CLOCK_MONOTONIC)\n"
 	"  -d, --duration SEC    stop after SEC seconds (also 500ms, 2m); default: until Ctrl-C\n"
 	"  -n, --netns NAME      only this namespace (ip netns name or a path); repeatable;\n"
-	"                        default: every namespace\n"
+	"                        default: every namespace (netlink: ours and those in\n"
+	"                        /run/netns when we start)\n"
 	"  -p, --probe MODE      fentry, kprobe or tracepoint; default: the best that works\n"
 	"  -h, --help            this text\n"
 	"\n"
-	"The first line states the probe mode and what it cannot see. Drop causes:\n"
+	"The first line states the probe mode and what it cannot see; the last one what was\n"
+	"lost, if anything. Events: sa_add sa_update sa_delete sa_expire sa_flush policy_add\n"
+	"policy_update policy_delete policy_expire policy_flush drop. Drop causes:\n"
 	"  in_no_state in_icv_fail in_state_invalid in_acquire in_expired\n"
 	"  out_no_state out_state_invalid policy_block other\n"
 	"\n"
@@ -153,7 +198,8 @@ int cmd_trace(int argc, char **argv)
 	struct trace_state s = { .out = { .out = stdout } };
 	enum probe_mode mode = PROBE_FENTRY;
 	bool forced = false;
-	__u64 duration_ns = 0, deadline = 0, next_scan = 0, lost, overflow, larval;
+	__u64 duration_ns = 0, deadline = 0, next_scan = 0;
+	struct trace_counters counters = {};
 	struct tracer t;
 	char err[256];
 	int c, ret;
@@ -179,7 +225,7 @@ int cmd_trace(int argc, char **argv)
 				cli_error("trace: no network namespace '%s': %s", optarg, strerror(-ret));
 				return 1;
 			}
-			s.n_netns++;
+			s.netns_names[s.n_netns++] = optarg;
 			break;
 		case 'p':
 			if (probe_mode_parse(optarg, &mode)) {
@@ -207,23 +253,55 @@ int cmd_trace(int argc, char **argv)
 		cli_error("trace: %s", err);
 		return 1;
 	}
+	s.sa_from_netlink = t.mode == PROBE_TRACEPOINT;
+	xfrm_watch_init(&s.watch, on_netlink, &s);
+	if (s.n_netns) {
+		for (int i = 0; i < s.n_netns && !ret; i++)
+			ret = xfrm_watch_add(&s.watch, s.netns_names[i], err, sizeof(err));
+	} else {
+		ret = xfrm_watch_add_all(&s.watch, err, sizeof(err));
+	}
+	if (ret) {
+		cli_error("trace: %s", err);
+		xfrm_watch_close(&s.watch);
+		tracer_close(&t);
+		return 1;
+	}
 	s.out.ksyms = &t.ksyms;
 	s.out.reasons = &t.reasons;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	trace_print_start(&s.out, probe_mode_name(t.mode), t.blind);
+	trace_print_start(&s.out, probe_mode_name(t.mode), t.blind, s.watch.n);
 
 	if (duration_ns)
 		deadline = monotonic_ns() + duration_ns;
-	while (!stop) {
+	ret = 0;
+	while (!stop && !ret) {
+		struct pollfd fds[1 + XFRM_WATCH_NETNS_MAX];
 		__u64 now = monotonic_ns();
 
 		if (deadline && now >= deadline)
 			break;
-		ret = tracer_poll(&t, 100);
-		if (ret < 0 && ret != -EINTR) {
-			cli_error("trace: ring buffer: %s", strerror(-ret));
+		fds[0] = (struct pollfd){ .fd = tracer_fd(&t), .events = POLLIN };
+		for (int i = 0; i < s.watch.n; i++)
+			fds[1 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&s.watch, i), .events = POLLIN };
+		if (poll(fds, 1 + s.watch.n, 100) < 0 && errno != EINTR) {
+			ret = -errno;
+			cli_error("trace: poll: %s", strerror(errno));
 			break;
+		}
+		if (fds[0].revents) {
+			ret = tracer_poll(&t, 0);
+			if (ret == -EINTR || ret > 0)
+				ret = 0;
+			if (ret)
+				cli_error("trace: ring buffer: %s", strerror(-ret));
+		}
+		for (int i = 0; i < s.watch.n && !ret; i++) {
+			if (fds[1 + i].revents)
+				ret = xfrm_watch_read(&s.watch, i);
+			if (ret)
+				cli_error("trace: netlink: %s", strerror(-ret));
 		}
 		if (now >= next_scan) {
 			tracer_drops_foreach(&t, on_drop, &s);
@@ -232,10 +310,16 @@ int cmd_trace(int argc, char **argv)
 	}
 	/* what arrived before we stopped is still reported */
 	tracer_poll(&t, 0);
+	for (int i = 0; i < s.watch.n; i++)
+		xfrm_watch_read(&s.watch, i);
 	tracer_drops_foreach(&t, on_drop, &s);
-	tracer_counters(&t, &lost, &overflow, &larval);
-	trace_print_end(&s.out, lost, overflow, larval);
+	tracer_counters(&t, &counters.events_lost, &counters.drops_overflow, &counters.larval);
+	counters.larval += s.netlink_larval;
+	counters.netlink_overruns = s.watch.overruns;
+	counters.netlink_bad = s.watch.bad_msgs;
+	trace_print_end(&s.out, &counters);
+	xfrm_watch_close(&s.watch);
 	tracer_close(&t);
 	free(s.seen);
-	return ret < 0 && ret != -EINTR ? 1 : 0;
+	return ret ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 #include "trace_output.h"
 
 #include <inttypes.h>
+#include <linux/ipsec.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -68,18 +69,28 @@ static const char *km_state_name(__u8 state)
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
-void trace_print_start(const struct trace_output *o, const char *mode, const char *blind)
+void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
+		       int netlink_netns)
 {
 	if (o->json)
-		fprintf(o->out, "{\"event\":\"start\",\"probe\":\"%s\",\"unavailable\":\"%s\"}\n",
-			mode, blind ? blind : "");
+		fprintf(o->out,
+			"{\"event\":\"start\",\"probe\":\"%s\",\"unavailable\":\"%s\","
+			"\"netlink_netns\":%d}\n",
+			mode, blind ? blind : "", netlink_netns);
 	else
-		fprintf(o->out, "# probe mode %s%s%s\n", mode, blind && *blind ? "; cannot see: " : "",
-			blind ? blind : "");
+		fprintf(o->out, "# probe mode %s, netlink in %d namespace%s%s%s\n", mode,
+			netlink_netns, netlink_netns == 1 ? "" : "s",
+			blind && *blind ? "; cannot see: " : "", blind ? blind : "");
 	fflush(o->out);
 }
 
-void trace_print_sa(const struct trace_output *o, const struct sa_event *e)
+static const char *source_name(enum event_source source)
+{
+	return source == SOURCE_NETLINK ? "netlink" : "bpf";
+}
+
+void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
+		    enum event_source source)
 {
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN], spi[SPI_STRLEN];
 
@@ -97,9 +108,9 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e)
 			e->mark_m, e->if_id, km_state_name(e->km_state));
 		if (e->kind == SA_EVENT_EXPIRE)
 			fprintf(o->out, ",\"hard\":%s", e->hard ? "true" : "false");
-		fputs("}\n", o->out);
+		fprintf(o->out, ",\"source\":\"%s\"}\n", source_name(source));
 	} else {
-		fprintf(o->out, "%.6f %-9s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s\n",
+		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s\n",
 			e->ts_ns / 1e9, sa_event_name(e->kind), e->netns, family_name(e->family), src,
 			dst, proto_name(e->proto), spi, e->reqid, dir_name(e->dir),
 			e->kind == SA_EVENT_EXPIRE ? (e->hard ? " hard" : " soft") : "");
@@ -140,24 +151,124 @@ void trace_print_drop(const struct trace_output *o, const struct drop_key *k,
 			drop_cause_name(k->cause), reason, loc, (uint64_t)count, (uint64_t)v->count,
 			(uint64_t)v->first_ts_ns, (uint64_t)v->last_ts_ns);
 	else
-		fprintf(o->out, "%.6f drop      netns %u dst %s spi %s %s x%" PRIu64
+		fprintf(o->out, "%.6f drop          netns %u dst %s spi %s %s x%" PRIu64
 			" (total %" PRIu64 ") reason %s at %s\n",
 			v->last_ts_ns / 1e9, k->netns, dst, spi, drop_cause_name(k->cause),
 			(uint64_t)count, (uint64_t)v->count, reason, loc);
 	fflush(o->out);
 }
 
-void trace_print_end(const struct trace_output *o, __u64 events_lost, __u64 drops_overflow,
-		     __u64 larval)
+static const char *policy_dir_name(__u8 dir)
+{
+	switch (dir) {
+	case XFRM_POLICY_IN:
+		return "in";
+	case XFRM_POLICY_OUT:
+		return "out";
+	case XFRM_POLICY_FWD:
+		return "fwd";
+	default:
+		return "?";
+	}
+}
+
+static const char *policy_event_name(__u8 kind)
+{
+	static const char *const names[] = {
+		[POLICY_EVENT_ADD] = "policy_add",
+		[POLICY_EVENT_UPDATE] = "policy_update",
+		[POLICY_EVENT_DELETE] = "policy_delete",
+		[POLICY_EVENT_EXPIRE] = "policy_expire",
+	};
+
+	return kind >= POLICY_EVENT_ADD && kind <= POLICY_EVENT_EXPIRE ? names[kind] : "?";
+}
+
+/* A policy's selector side as "addr/prefix" */
+static void format_prefix(__u16 family, const __u32 *addr, __u8 prefixlen, char *buf,
+			  size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	addr_format(family, (const xfrm_address_t *)addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, prefixlen);
+}
+
+void trace_print_policy(const struct trace_output *o, const struct policy_event *p)
+{
+	char src[ADDR_STRLEN + 4], dst[ADDR_STRLEN + 4], tsrc[ADDR_STRLEN], tdst[ADDR_STRLEN];
+	char spi[SPI_STRLEN];
+	__u16 tfamily = p->tmpl_family ? p->tmpl_family : p->family;
+
+	format_prefix(p->family, p->sel_saddr, p->sel_prefixlen_s, src, sizeof(src));
+	format_prefix(p->family, p->sel_daddr, p->sel_prefixlen_d, dst, sizeof(dst));
+	addr_format(tfamily, (const xfrm_address_t *)p->tmpl_saddr, tsrc, sizeof(tsrc));
+	addr_format(tfamily, (const xfrm_address_t *)p->tmpl_daddr, tdst, sizeof(tdst));
+	spi_format(p->tmpl_spi, spi);
+	if (o->json) {
+		fprintf(o->out,
+			"{\"ts_ns\":%" PRIu64 ",\"event\":\"%s\",\"netns\":%u,\"family\":\"%s\","
+			"\"src\":\"%s\",\"dst\":\"%s\",\"dir\":\"%s\",\"action\":\"%s\","
+			"\"priority\":%u,\"index\":%u,\"mark\":%u,\"mark_mask\":%u,\"if_id\":%u,"
+			"\"templates\":%u",
+			(uint64_t)p->ts_ns, policy_event_name(p->kind), p->netns,
+			family_name(p->family), src, dst, policy_dir_name(p->dir),
+			p->action == XFRM_POLICY_BLOCK ? "block" : "allow", p->priority, p->index,
+			p->mark_v, p->mark_m, p->if_id, p->n_tmpl);
+		if (p->n_tmpl)
+			fprintf(o->out,
+				",\"proto\":\"%s\",\"spi\":\"%s\",\"reqid\":%u,"
+				"\"tmpl_src\":\"%s\",\"tmpl_dst\":\"%s\"",
+				proto_name(p->tmpl_proto), spi, p->tmpl_reqid, tsrc, tdst);
+		if (p->kind == POLICY_EVENT_EXPIRE)
+			fprintf(o->out, ",\"hard\":%s", p->hard ? "true" : "false");
+		fputs(",\"source\":\"netlink\"}\n", o->out);
+	} else {
+		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s dir %s %s", p->ts_ns / 1e9,
+			policy_event_name(p->kind), p->netns, family_name(p->family), src, dst,
+			policy_dir_name(p->dir), p->action == XFRM_POLICY_BLOCK ? "block" : "allow");
+		if (p->n_tmpl)
+			fprintf(o->out, " tmpl %s %s -> %s spi %s reqid %u", proto_name(p->tmpl_proto),
+				tsrc, tdst, spi, p->tmpl_reqid);
+		fputc('\n', o->out);
+	}
+	fflush(o->out);
+}
+
+void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m)
+{
+	const char *event = m->kind == XFRM_MSG_KIND_SA_FLUSH ? "sa_flush" : "policy_flush";
+	/* a flush names a protocol (SAs) or nothing (policies); 255 is "any" */
+	const char *proto = m->kind == XFRM_MSG_KIND_SA_FLUSH && m->flush_proto != IPSEC_PROTO_ANY
+				    ? proto_name(m->flush_proto)
+				    : "any";
+
+	if (o->json)
+		fprintf(o->out,
+			"{\"ts_ns\":%" PRIu64 ",\"event\":\"%s\",\"netns\":%u,\"proto\":\"%s\","
+			"\"source\":\"netlink\"}\n",
+			(uint64_t)m->sa.ts_ns, event, m->sa.netns, proto);
+	else
+		fprintf(o->out, "%.6f %-13s netns %u proto %s\n", m->sa.ts_ns / 1e9, event,
+			m->sa.netns, proto);
+	fflush(o->out);
+}
+
+void trace_print_end(const struct trace_output *o, const struct trace_counters *c)
 {
 	if (o->json)
 		fprintf(o->out,
 			"{\"event\":\"end\",\"events_lost\":%" PRIu64 ",\"drops_overflow\":%" PRIu64
-			",\"larval_states\":%" PRIu64 "}\n",
-			(uint64_t)events_lost, (uint64_t)drops_overflow, (uint64_t)larval);
+			",\"larval_states\":%" PRIu64 ",\"netlink_overruns\":%" PRIu64
+			",\"netlink_malformed\":%" PRIu64 "}\n",
+			(uint64_t)c->events_lost, (uint64_t)c->drops_overflow, (uint64_t)c->larval,
+			(uint64_t)c->netlink_overruns, (uint64_t)c->netlink_bad);
 	else
-		fprintf(o->out, "# end: %" PRIu64 " events lost, %" PRIu64
-			" drops over the map's capacity, %" PRIu64 " larval state events skipped\n",
-			(uint64_t)events_lost, (uint64_t)drops_overflow, (uint64_t)larval);
+		fprintf(o->out,
+			"# end: %" PRIu64 " events lost, %" PRIu64 " drops over the map's capacity, %" PRIu64
+			" larval state events skipped, %" PRIu64 " netlink overruns, %" PRIu64
+			" malformed netlink messages\n",
+			(uint64_t)c->events_lost, (uint64_t)c->drops_overflow, (uint64_t)c->larval,
+			(uint64_t)c->netlink_overruns, (uint64_t)c->netlink_bad);
 	fflush(o->out);
 }

@@ -8,7 +8,11 @@
 
 #include "drop_reason.h"
 #include "ksyms.h"
+#include "xfrm_msg.h"
 #include "xfrm_trace.h"
+
+/* Where an event was seen: a BPF probe in the kernel, or an XFRM netlink notification. */
+enum event_source { SOURCE_BPF, SOURCE_NETLINK };
 
 struct trace_output {
 	FILE *out;
@@ -20,12 +24,25 @@ struct trace_output {
 const char *sa_event_name(enum sa_event_kind kind);
 const char *drop_cause_name(enum drop_cause cause);
 
-void trace_print_start(const struct trace_output *o, const char *mode, const char *blind);
-void trace_print_sa(const struct trace_output *o, const struct sa_event *e);
+/* netlink_netns: namespaces watched through netlink */
+void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
+		       int netlink_netns);
+void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
+		    enum event_source source);
+void trace_print_policy(const struct trace_output *o, const struct policy_event *p);
+/* kind: XFRM_MSG_KIND_SA_FLUSH or XFRM_MSG_KIND_POLICY_FLUSH */
+void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m);
 /* count: drops since this key's previous line; total: since start */
 void trace_print_drop(const struct trace_output *o, const struct drop_key *k,
 		      const struct drop_value *v, __u64 count);
-void trace_print_end(const struct trace_output *o, __u64 events_lost, __u64 drops_overflow,
-		     __u64 larval);
+struct trace_counters {
+	__u64 events_lost;      /* BPF ring buffer full */
+	__u64 drops_overflow;   /* drop map full */
+	__u64 larval;           /* larval (ACQ) states and acquires, kept out */
+	__u64 netlink_overruns; /* netlink socket buffer overflowed */
+	__u64 netlink_bad;      /* malformed netlink messages skipped */
+};
+
+void trace_print_end(const struct trace_output *o, const struct trace_counters *c);
 
 #endif

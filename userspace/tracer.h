@@ -25,7 +25,7 @@ struct tracer {
 	bool audit_hooks; /* xfrm_audit_state_notfound/icvfail attached */
 	struct ksyms ksyms;
 	struct drop_reasons reasons;
-	char blind[256]; /* what this mode cannot see, for the start line */
+	char blind[384]; /* what this mode cannot see, for the start line */
 	tracer_sa_fn on_sa;
 	void *ctx;
 };
@@ -33,6 +33,9 @@ struct tracer {
 /* forced: use exactly mode or fail. err gets one line on failure. 0 or -errno. */
 int tracer_open(struct tracer *t, bool forced, enum probe_mode mode, tracer_sa_fn on_sa,
 		void *ctx, char *err, size_t errlen);
+
+/* Readable when SA events are pending: for poll() next to other sources. */
+int tracer_fd(const struct tracer *t);
 
 /* Deliver pending SA events; waits up to timeout_ms. Returns events handled or -errno. */
 int tracer_poll(struct tracer *t, int timeout_ms);

@@ -3,7 +3,9 @@
 # host_trace: runs on the host, not in the VM. The development host's kernel has no ESP,
 # refuses fentry and has no kprobes: 'rekeygap trace' must still start in tracepoint mode,
 # say what it cannot see, and exit 0 at --duration. A forced mode the kernel cannot do is
-# one error line and exit 1.
+# one error line and exit 1. Policy changes come from XFRM netlink, which works here too:
+# add, update, delete and flush in a namespace of ours must each appear once, with the
+# direction and template the 'ip xfrm' command gave.
 source "$(dirname "$0")/lib.sh"
 
 mode=$("$REKEYGAP" probe --json | jq -r .mode)
@@ -14,7 +16,7 @@ start=$(date +%s%N)
 "$REKEYGAP" trace --duration 2 >"$WORK/out" 2>"$WORK/err" || fail "trace exited $?: $(cat "$WORK/err")"
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 cat "$WORK/out"
-grep -q '^# probe mode tracepoint; cannot see: ' "$WORK/out" || fail "no start line naming the mode"
+grep -q '^# probe mode tracepoint, netlink in [0-9]* namespaces*; cannot see: ' "$WORK/out" || fail "no start line naming the mode"
 check_ge "run time in ms (--duration 2)" "$elapsed_ms" 2000
 [ "$elapsed_ms" -lt 4000 ] || fail "--duration 2 took $elapsed_ms ms"
 
@@ -29,3 +31,38 @@ cat "$WORK/err"
 rc=0
 "$REKEYGAP" trace --probe bogus 2>/dev/null || rc=$?
 check_eq "unknown --probe: exit status" "$rc" 2
+
+# policies through netlink, in a namespace named on the command line and in one found in
+# /run/netns (no --netns)
+P="$NS_PREFIX-p"
+ip netns add "$P"
+for how in named all; do
+	args=()
+	[ $how = named ] && args=(--netns "$P")
+	trace="$WORK/policy-$how.jsonl"
+	bg "$REKEYGAP" trace --json --duration 30 "${args[@]}" >"$trace"
+	TRACER=${BG_PIDS[-1]}
+	wait_for_line "$trace" '"event":"start"' 10 "$TRACER"
+	ip -n "$P" xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1234 reqid 7 mode tunnel
+	ip -n "$P" xfrm policy update src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 5 \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1235 reqid 7 mode tunnel
+	ip -n "$P" xfrm policy delete src 10.1.0.0/24 dst 10.2.0.0/24 dir out
+	ip -n "$P" xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in \
+		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 8 mode tunnel
+	ip -n "$P" xfrm policy flush
+	wait_for_line "$trace" '"event":"policy_flush"' 10 "$TRACER"
+	trace_stop "$trace"
+	ino=$(ns_inode "$P")
+	check_eq "policy_add out, spi 0x00001234 ($how)" \
+		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"out\" and .spi==\"0x00001234\" and .reqid==7 and .src==\"10.1.0.0/24\"")" 1
+	check_eq "policy_update to spi 0x00001235, priority 5 ($how)" \
+		"$(events "$trace" ".event==\"policy_update\" and .netns==$ino and .spi==\"0x00001235\" and .priority==5")" 1
+	check_eq "policy_delete out ($how)" \
+		"$(events "$trace" ".event==\"policy_delete\" and .netns==$ino and .dir==\"out\"")" 1
+	check_eq "policy_add in ($how)" \
+		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"in\" and .reqid==8")" 1
+	check_eq "policy_flush ($how)" "$(events "$trace" ".event==\"policy_flush\" and .netns==$ino")" 1
+	check_eq "netlink losses ($how)" \
+		"$(jq -r 'select(.event=="end") | .netlink_overruns + .netlink_malformed' "$trace")" 0
+done

@@ -3,15 +3,15 @@
 # trace_no_state: the receiver deletes its inbound SA, waits 200 ms and adds one with a new
 # SPI while the sender still uses the old one; then the sender switches. Every packet the
 # receiver did not get must appear in 'rekeygap trace --json' as an in_no_state drop of the
-# old SPI in the receiver's namespace: exactly, not approximately. Run once per probe mode;
-# the modes must agree.
+# old SPI in the receiver's namespace: exactly, not approximately. Run once per probe mode
+# (in tracepoint mode the SA events come from netlink); the modes must agree.
 #
 #   netns A (sender) ==== ESP A->B spi 0x1000, later 0x1001 ====> netns B (receiver)
 #   (topology: esp_pair in lib.sh)
 source "$(dirname "$0")/lib.sh"
 
 PACKETS=4000 RATE=1000
-MODES=${REKEYGAP_PROBE_MODES:-fentry kprobe}
+MODES=${REKEYGAP_PROBE_MODES:-fentry kprobe tracepoint}
 
 run_mode() {
 	local mode=$1 A="$NS_PREFIX-$1-a" B="$NS_PREFIX-$1-b" trace="$WORK/trace-$1.jsonl"
@@ -43,10 +43,12 @@ run_mode() {
 	check_eq "all drops attributed ($mode)" "$(drops "$trace" true)" "$LOST"
 	check_eq "sa_delete of 0x00001000 in B" \
 		"$(events "$trace" ".event==\"sa_delete\" and .netns==$ino_b and .spi==\"0x00001000\"")" 1
-	check_eq "sa_add of 0x00001001 in B" \
-		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_b and .spi==\"0x00001001\"")" 1
-	check_eq "sa_add of 0x00001001 in A" \
-		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_a and .spi==\"0x00001001\"")" 1
+	check_eq "sa_add of 0x00001001 in B, inbound" \
+		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_b and .spi==\"0x00001001\" and .dir==\"in\"")" 1
+	check_eq "sa_add of 0x00001001 in A, outbound" \
+		"$(events "$trace" ".event==\"sa_add\" and .netns==$ino_a and .spi==\"0x00001001\" and .dir==\"out\"")" 1
+	check_eq "SA events from $([ "$mode" = tracepoint ] && echo netlink || echo bpf)" \
+		"$(events "$trace" "(.event | startswith(\"sa_\")) and .source!=\"$([ "$mode" = tracepoint ] && echo netlink || echo bpf)\"")" 0
 	check_eq "events lost" "$(jq -r 'select(.event=="end") | .events_lost' "$trace")" 0
 	trace_signature "$trace" "$A" "$B" | tee "$WORK/signature-$mode"
 	ip netns del "$A"

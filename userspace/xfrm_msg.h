@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* XFRM netlink notifications (SA and policy changes, expiries, acquires) to events. */
+#ifndef REKEYGAP_XFRM_MSG_H
+#define REKEYGAP_XFRM_MSG_H
+
+#include <linux/netlink.h>
+#include <linux/types.h>
+#include <linux/xfrm.h>
+#include <stddef.h>
+
+#include "xfrm_trace.h"
+
+/*
+ * XFRMA_SA_DIR (Linux 6.10) and its values are enum members, which #ifdef cannot see, and
+ * Debian 12's uapi headers lack them: our own names, with the kernel's values
+ * (include/uapi/linux/xfrm.h: the attribute right after XFRMA_MTIMER_THRESH, 32).
+ */
+#define XFRM_MSG_ATTR_SA_DIR 33 /* __u8 */
+#define XFRM_MSG_SA_DIR_IN 1
+#define XFRM_MSG_SA_DIR_OUT 2
+
+enum xfrm_msg_kind {
+	XFRM_MSG_KIND_SA = 1,     /* sa: NEWSA, UPDSA, DELSA, EXPIRE (sa.hard) */
+	XFRM_MSG_KIND_SA_FLUSH,   /* flush_proto: FLUSHSA */
+	XFRM_MSG_KIND_ACQUIRE,    /* sa: the larval SA (spi 0, XFRM_KM_ACQ); pol: its policy */
+	XFRM_MSG_KIND_POLICY,     /* pol: NEWPOLICY, UPDPOLICY, DELPOLICY, POLEXPIRE (pol.hard) */
+	XFRM_MSG_KIND_POLICY_FLUSH,
+};
+
+enum policy_event_kind {
+	POLICY_EVENT_ADD = 1,
+	POLICY_EVENT_UPDATE,
+	POLICY_EVENT_DELETE,
+	POLICY_EVENT_EXPIRE,
+};
+
+struct policy_event {
+	__u64 ts_ns; /* set by the caller, like netns */
+	__u32 netns;
+	__u8 kind;   /* enum policy_event_kind; 0 for an acquire's policy */
+	__u8 dir;    /* XFRM_POLICY_IN, OUT, FWD */
+	__u8 action; /* XFRM_POLICY_ALLOW, BLOCK */
+	__u8 family; /* of the selector */
+	__u32 index, priority;
+	__u32 sel_saddr[4], sel_daddr[4];
+	__u8 sel_prefixlen_s, sel_prefixlen_d, sel_proto;
+	__u8 hard; /* POLICY_EVENT_EXPIRE: 1 for hard (the policy is gone), 0 for soft */
+	__u32 mark_v, mark_m, if_id;
+	__u8 n_tmpl; /* templates in XFRMA_TMPL; the tmpl_ fields describe the first */
+	__u8 tmpl_proto, tmpl_mode, tmpl_family;
+	__u32 tmpl_spi; /* network order */
+	__u32 tmpl_reqid;
+	__u32 tmpl_saddr[4], tmpl_daddr[4];
+};
+
+struct xfrm_msg {
+	enum xfrm_msg_kind kind;
+	__u8 flush_proto; /* XFRM_MSG_KIND_SA_FLUSH: IPPROTO_ESP..., IPSEC_PROTO_ANY (255) */
+	struct sa_event sa;
+	struct policy_event pol;
+};
+
+/*
+ * Parse one XFRM notification; len is how many bytes are readable at nlh, which may be fewer
+ * than nlh->nlmsg_len (truncated). Returns 0 with *out filled (ts_ns and netns left 0 for the
+ * caller), -EOPNOTSUPP for a well-formed message of a type not reported (NEWAE, REPORT,
+ * MAPPING, MIGRATE, GETSA replies, NLMSG_ERROR...), -EBADMSG if malformed or truncated.
+ * Reads only the fixed body and the attributes it reports: key material is never touched.
+ */
+int xfrm_msg_parse(const struct nlmsghdr *nlh, size_t len, struct xfrm_msg *out);
+
+/* "NEWSA", "EXPIRE"... for an XFRM_MSG_* type, NULL for any other. */
+const char *xfrm_msg_type_name(__u16 type);
+
+#endif

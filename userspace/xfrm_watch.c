@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "xfrm_watch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "local_addr.h"
+#include "netns.h"
+
+#define XFRM_WATCH_RCVBUF (4 << 20)
+
+static const unsigned int xfrm_groups[] = {
+	XFRMNLGRP_ACQUIRE,
+	XFRMNLGRP_EXPIRE,
+	XFRMNLGRP_SA,
+	XFRMNLGRP_POLICY,
+};
+
+void xfrm_watch_init(struct xfrm_watch *w, xfrm_watch_fn fn, void *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->fn = fn;
+	w->ctx = ctx;
+}
+
+static struct mnl_socket *open_in(int nsfd, int protocol, int *err)
+{
+	struct mnl_socket *nl;
+	int fd = netns_socket(nsfd, AF_NETLINK, SOCK_RAW, protocol);
+
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	nl = mnl_socket_fdopen(fd);
+	if (!nl) {
+		*err = -errno;
+		close(fd);
+	}
+	return nl;
+}
+
+static int subscribe(struct mnl_socket *nl)
+{
+	int rcvbuf = XFRM_WATCH_RCVBUF;
+
+	/* a flush of thousands of SAs arrives at once: room for it, else ENOBUFS is counted */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID))
+		return -errno;
+	for (size_t i = 0; i < sizeof(xfrm_groups) / sizeof(xfrm_groups[0]); i++)
+		if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, (void *)&xfrm_groups[i],
+					  sizeof(xfrm_groups[i])))
+			return -errno;
+	return 0;
+}
+
+int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t errlen)
+{
+	const char *what = netns ? netns : "this namespace";
+	struct xfrm_watch_ns *ns;
+	int nsfd, ret = 0;
+	__u32 inum;
+
+	ret = netns_open(netns, &nsfd, &inum);
+	if (ret) {
+		snprintf(err, errlen, "no network namespace '%s': %s", what, strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < w->n; i++) {
+		if (w->ns[i].netns == inum) {
+			close(nsfd);
+			return 0;
+		}
+	}
+	if (w->n == XFRM_WATCH_NETNS_MAX) {
+		close(nsfd);
+		snprintf(err, errlen, "more than %d namespaces to watch", XFRM_WATCH_NETNS_MAX);
+		return -E2BIG;
+	}
+	ns = &w->ns[w->n];
+	ns->netns = inum;
+	ns->xfrm = open_in(nsfd, NETLINK_XFRM, &ret);
+	if (ns->xfrm)
+		ret = subscribe(ns->xfrm);
+	if (!ret)
+		ns->route = open_in(nsfd, NETLINK_ROUTE, &ret);
+	if (!ret && mnl_socket_bind(ns->route, 0, MNL_SOCKET_AUTOPID))
+		ret = -errno;
+	close(nsfd);
+	if (ret) {
+		snprintf(err, errlen, "XFRM netlink in '%s': %s%s", what, strerror(-ret),
+			 ret == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		if (ns->xfrm)
+			mnl_socket_close(ns->xfrm);
+		if (ns->route)
+			mnl_socket_close(ns->route);
+		memset(ns, 0, sizeof(*ns));
+		return ret;
+	}
+	w->n++;
+	return 0;
+}
+
+struct add_named {
+	struct xfrm_watch *w;
+	char *err;
+	size_t errlen;
+};
+
+static int add_named(void *ctx, const char *name)
+{
+	struct add_named *a = ctx;
+	int ret = xfrm_watch_add(a->w, name, a->err, a->errlen);
+
+	/* a namespace deleted since we listed it is not an error */
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int xfrm_watch_add_all(struct xfrm_watch *w, char *err, size_t errlen)
+{
+	struct add_named a = { w, err, errlen };
+	int ret = xfrm_watch_add(w, NULL, err, errlen);
+
+	if (!ret)
+		ret = netns_foreach_named(add_named, &a);
+	if (ret > 0)
+		ret = -ret;
+	return ret;
+}
+
+int xfrm_watch_fd(const struct xfrm_watch *w, int i)
+{
+	return mnl_socket_get_fd(w->ns[i].xfrm);
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void deliver(struct xfrm_watch *w, struct xfrm_msg *m, __u32 netns)
+{
+	m->sa.ts_ns = m->pol.ts_ns = monotonic_ns();
+	m->sa.netns = m->pol.netns = netns;
+	if (m->kind == XFRM_MSG_KIND_SA && m->sa.kind == SA_EVENT_EXPIRE && m->sa.hard) {
+		struct xfrm_msg del = *m;
+
+		del.sa.kind = SA_EVENT_DELETE;
+		del.sa.hard = 0;
+		w->fn(w->ctx, &del);
+	}
+	w->fn(w->ctx, m);
+}
+
+int xfrm_watch_read(struct xfrm_watch *w, int i)
+{
+	static char buf[1 << 16];
+	struct xfrm_watch_ns *ns = &w->ns[i];
+	int ret = 0;
+
+	for (;;) {
+		ssize_t n = recv(mnl_socket_get_fd(ns->xfrm), buf, sizeof(buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		size_t left = n > 0 ? (size_t)n : 0;
+
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				w->overruns++;
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR)
+				ret = -errno;
+			break;
+		}
+		while (mnl_nlmsg_ok(nlh, (int)left)) {
+			struct xfrm_msg m;
+			int err = xfrm_msg_parse(nlh, left, &m);
+
+			if (!err)
+				deliver(w, &m, ns->netns);
+			else if (err == -EBADMSG)
+				w->bad_msgs++;
+			nlh = mnl_nlmsg_next(nlh, (int *)&left);
+		}
+		/* NEWSA and UPDSA notifications carry the keys */
+		explicit_bzero(buf, (size_t)n);
+		if (n == 0)
+			break;
+	}
+	return ret;
+}
+
+__u8 xfrm_watch_sa_dir(const struct xfrm_watch *w, const struct sa_event *e)
+{
+	for (int i = 0; i < w->n; i++)
+		if (w->ns[i].netns == e->netns)
+			return local_addr_sa_dir(w->ns[i].route, e->family, e->saddr, e->daddr);
+	return SA_DIR_UNKNOWN;
+}
+
+void xfrm_watch_close(struct xfrm_watch *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		mnl_socket_close(w->ns[i].xfrm);
+		mnl_socket_close(w->ns[i].route);
+	}
+	w->n = 0;
+}
