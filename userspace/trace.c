@@ -19,6 +19,7 @@
 
 #define MAX_NETNS 64
 #define DROP_SCAN_MS 250
+#define NETNS_RESCAN_MS 1000
 
 static volatile sig_atomic_t stop;
 
@@ -198,7 +199,7 @@ int cmd_trace(int argc, char **argv)
 	struct trace_state s = { .out = { .out = stdout } };
 	enum probe_mode mode = PROBE_FENTRY;
 	bool forced = false;
-	__u64 duration_ns = 0, deadline = 0, next_scan = 0;
+	__u64 duration_ns = 0, deadline = 0, next_scan = 0, next_rescan = 0;
 	struct trace_counters counters = {};
 	struct tracer t;
 	char err[256];
@@ -261,6 +262,14 @@ int cmd_trace(int argc, char **argv)
 	} else {
 		ret = xfrm_watch_add_all(&s.watch, err, sizeof(err));
 	}
+	if (!ret) {
+		ret = xfrm_watch_follow(&s.watch, !s.n_netns);
+		if (ret < 0)
+			snprintf(err, sizeof(err), "cannot follow %s: %s", NETNS_RUN_DIR,
+				 strerror(-ret));
+		else
+			ret = 0;
+	}
 	if (ret) {
 		cli_error("trace: %s", err);
 		xfrm_watch_close(&s.watch);
@@ -277,15 +286,17 @@ int cmd_trace(int argc, char **argv)
 		deadline = monotonic_ns() + duration_ns;
 	ret = 0;
 	while (!stop && !ret) {
-		struct pollfd fds[1 + XFRM_WATCH_NETNS_MAX];
+		struct pollfd fds[2 + XFRM_WATCH_NETNS_MAX];
+		int n_watched = s.watch.n; /* a rescan below may change it */
 		__u64 now = monotonic_ns();
 
 		if (deadline && now >= deadline)
 			break;
 		fds[0] = (struct pollfd){ .fd = tracer_fd(&t), .events = POLLIN };
-		for (int i = 0; i < s.watch.n; i++)
-			fds[1 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&s.watch, i), .events = POLLIN };
-		if (poll(fds, 1 + s.watch.n, 100) < 0 && errno != EINTR) {
+		fds[1] = (struct pollfd){ .fd = s.watch.inotify_fd, .events = POLLIN };
+		for (int i = 0; i < n_watched; i++)
+			fds[2 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&s.watch, i), .events = POLLIN };
+		if (poll(fds, 2 + n_watched, 100) < 0 && errno != EINTR) {
 			ret = -errno;
 			cli_error("trace: poll: %s", strerror(errno));
 			break;
@@ -297,11 +308,15 @@ int cmd_trace(int argc, char **argv)
 			if (ret)
 				cli_error("trace: ring buffer: %s", strerror(-ret));
 		}
-		for (int i = 0; i < s.watch.n && !ret; i++) {
-			if (fds[1 + i].revents)
+		for (int i = 0; i < n_watched && !ret; i++) {
+			if (fds[2 + i].revents)
 				ret = xfrm_watch_read(&s.watch, i);
 			if (ret)
 				cli_error("trace: netlink: %s", strerror(-ret));
+		}
+		if (fds[1].revents || now >= next_rescan) {
+			xfrm_watch_rescan(&s.watch);
+			next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_scan) {
 			tracer_drops_foreach(&t, on_drop, &s);

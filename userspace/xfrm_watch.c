@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@ void xfrm_watch_init(struct xfrm_watch *w, xfrm_watch_fn fn, void *ctx)
 	memset(w, 0, sizeof(*w));
 	w->fn = fn;
 	w->ctx = ctx;
+	w->inotify_fd = -1;
 }
 
 static struct mnl_socket *open_in(int nsfd, int protocol, int *err)
@@ -86,6 +89,8 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 	}
 	ns = &w->ns[w->n];
 	ns->netns = inum;
+	if (netns && !strchr(netns, '/'))
+		snprintf(ns->name, sizeof(ns->name), "%s", netns);
 	ns->xfrm = open_in(nsfd, NETLINK_XFRM, &ret);
 	if (ns->xfrm)
 		ret = subscribe(ns->xfrm);
@@ -208,11 +213,61 @@ __u8 xfrm_watch_sa_dir(const struct xfrm_watch *w, const struct sa_event *e)
 	return SA_DIR_UNKNOWN;
 }
 
+static void drop_ns(struct xfrm_watch *w, int i)
+{
+	mnl_socket_close(w->ns[i].xfrm);
+	mnl_socket_close(w->ns[i].route);
+	w->ns[i] = w->ns[--w->n];
+}
+
+int xfrm_watch_follow(struct xfrm_watch *w, bool all)
+{
+	/* ip netns creates the directory on first use */
+	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->inotify_fd < 0)
+		return -errno;
+	/* a namespace file is bind-mounted, then unmounted and unlinked */
+	if (inotify_add_watch(w->inotify_fd, NETNS_RUN_DIR, IN_CREATE | IN_DELETE | IN_MOVED_TO |
+						IN_MOVED_FROM) < 0) {
+		int err = -errno;
+
+		close(w->inotify_fd);
+		w->inotify_fd = -1;
+		return err;
+	}
+	w->all = all;
+	return w->inotify_fd;
+}
+
+void xfrm_watch_rescan(struct xfrm_watch *w)
+{
+	char buf[4096], err[256];
+	struct stat st;
+
+	/* which names changed matters less than what /run/netns holds now */
+	while (w->inotify_fd >= 0 && read(w->inotify_fd, buf, sizeof(buf)) > 0)
+		;
+	for (int i = w->n - 1; i >= 0; i--) {
+		char path[sizeof(NETNS_RUN_DIR) + sizeof(w->ns[i].name) + 1];
+
+		if (!w->ns[i].name[0])
+			continue;
+		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", w->ns[i].name);
+		if (stat(path, &st) || (__u32)st.st_ino != w->ns[i].netns)
+			drop_ns(w, i);
+	}
+	/* a name just created may not be mounted yet (setns fails): the next rescan adds it */
+	if (w->all)
+		netns_foreach_named(add_named, &(struct add_named){ w, err, sizeof(err) });
+}
+
 void xfrm_watch_close(struct xfrm_watch *w)
 {
-	for (int i = 0; i < w->n; i++) {
-		mnl_socket_close(w->ns[i].xfrm);
-		mnl_socket_close(w->ns[i].route);
-	}
-	w->n = 0;
+	while (w->n)
+		drop_ns(w, w->n - 1);
+	if (w->inotify_fd >= 0)
+		close(w->inotify_fd);
+	w->inotify_fd = -1;
 }

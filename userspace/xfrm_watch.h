@@ -9,6 +9,7 @@
 #define REKEYGAP_XFRM_WATCH_H
 
 #include <libmnl/libmnl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xfrm_msg.h"
@@ -22,6 +23,7 @@ struct xfrm_watch_ns {
 	struct mnl_socket *xfrm;  /* subscribed to the notifications */
 	struct mnl_socket *route; /* for local_addr: which SAs are inbound */
 	__u32 netns;
+	char name[64]; /* in /run/netns; empty for our own namespace or a path */
 };
 
 struct xfrm_watch {
@@ -31,6 +33,8 @@ struct xfrm_watch {
 	void *ctx;
 	__u64 overruns; /* ENOBUFS: the socket buffer overflowed, notifications were lost */
 	__u64 bad_msgs; /* malformed messages skipped */
+	int inotify_fd; /* on /run/netns, see xfrm_watch_follow; -1 if not following */
+	bool all;       /* follow: also watch namespaces created in /run/netns */
 };
 
 void xfrm_watch_init(struct xfrm_watch *w, xfrm_watch_fn fn, void *ctx);
@@ -45,6 +49,16 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 int xfrm_watch_add_all(struct xfrm_watch *w, char *err, size_t errlen);
 
 int xfrm_watch_fd(const struct xfrm_watch *w, int i);
+
+/*
+ * Follow /run/netns: our sockets hold a namespace alive, so when 'ip netns del' removes a
+ * watched one we must let it go; with all, namespaces created later are watched too.
+ * Returns an fd that becomes readable on a change, or -errno. Call xfrm_watch_rescan when
+ * it is readable, and every second or so: a new name is mounted a moment after its
+ * creation event, and inotify does not report mounts.
+ */
+int xfrm_watch_follow(struct xfrm_watch *w, bool all);
+void xfrm_watch_rescan(struct xfrm_watch *w);
 
 /*
  * Read what is pending on watched namespace i (non-blocking) and hand each notification to

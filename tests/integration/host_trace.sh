@@ -66,3 +66,25 @@ for how in named all; do
 	check_eq "netlink losses ($how)" \
 		"$(jq -r 'select(.event=="end") | .netlink_overruns + .netlink_malformed' "$trace")" 0
 done
+
+# Our netlink sockets hold a namespace alive. When 'ip netns del' removes a watched one, the
+# trace must let it go at once (its veth pair then disappears: ground truth that the
+# namespace was freed), and a namespace created while it runs must be watched.
+G="$NS_PREFIX-gone" L="$NS_PREFIX-late" V="rkgv$$"
+ip netns add "$G"
+ip link add "$V" type veth peer name "${V}p" netns "$G"
+trace="$WORK/follow.jsonl"
+bg "$REKEYGAP" trace --json --duration 60 >"$trace"
+TRACER=${BG_PIDS[-1]}
+wait_for_line "$trace" '"event":"start"' 10 "$TRACER"
+ip netns del "$G"
+for ((i = 0; i < 50; i++)); do ip link show "$V" >/dev/null 2>&1 || break; sleep 0.1; done
+ip link show "$V" >/dev/null 2>&1 && { ip link del "$V"; fail "deleted namespace kept alive by the trace"; }
+echo "ok: deleted namespace released while the trace runs ($((i * 100)) ms)"
+ip netns add "$L"
+sleep 1.5 # the next rescan
+ip -n "$L" xfrm policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out
+wait_for_line "$trace" '"event":"policy_add"' 10 "$TRACER"
+trace_stop "$trace"
+check_eq "policy_add in a namespace created after the start" \
+	"$(events "$trace" ".event==\"policy_add\" and .netns==$(ns_inode "$L") and .src==\"10.3.0.0/24\"")" 1
