@@ -471,15 +471,50 @@ static __always_inline struct xfrm_state *skb_output_state(struct sk_buff *skb)
 	return dst ? BPF_CORE_READ(dst, xfrm) : NULL;
 }
 
-static __always_inline __u8 input_cause(__u8 km_state)
+/*
+ * Per SA, its integrity-failure and replay counters as of its previous drop. Without the
+ * audit hooks (tracepoint mode) this is how an ICV failure is told from other drops on a
+ * valid SA: xfrm_input counts it in x->stats.integrity_failed just before the drop.
+ */
+struct sa_fail_counts {
+	__u32 integrity_failed;
+	__u32 replay;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* struct xfrm_state * */
+	__type(value, struct sa_fail_counts);
+} sa_fail_seen SEC(".maps");
+
+static __always_inline __u8 valid_state_cause(struct xfrm_state *x)
 {
-	switch (km_state) {
+	struct sa_fail_counts now = {
+		.integrity_failed = BPF_CORE_READ(x, stats.integrity_failed),
+		.replay = BPF_CORE_READ(x, stats.replay),
+	};
+	__u64 addr = (__u64)x;
+	struct sa_fail_counts *prev = bpf_map_lookup_elem(&sa_fail_seen, &addr);
+	bool icv;
+
+	if (prev)
+		icv = now.integrity_failed != prev->integrity_failed;
+	else /* first drop we see on this SA: only unambiguous counters tell */
+		icv = now.integrity_failed && !now.replay;
+	bpf_map_update_elem(&sa_fail_seen, &addr, &now, BPF_ANY);
+	return icv ? DROP_IN_ICV_FAIL : DROP_OTHER; /* other: replay, mode or encap mismatch */
+}
+
+static __always_inline __u8 input_cause(struct xfrm_state *x)
+{
+	switch (BPF_CORE_READ(x, km.state)) {
 	case XFRM_KM_ACQ:
 		return DROP_IN_ACQUIRE;
 	case XFRM_KM_EXPIRED:
 		return DROP_IN_EXPIRED;
 	case XFRM_KM_VALID:
-		return DROP_OTHER; /* replay window, mode or encap mismatch... */
+		return valid_state_cause(x);
 	default:
 		return DROP_IN_STATE_INVALID;
 	}
@@ -527,7 +562,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location)
 	case DROP_IN_NO_STATE: /* site in xfrm_input: which state, if any? */
 		x = skb_input_state(skb);
 		if (x)
-			cause = input_cause(BPF_CORE_READ(x, km.state));
+			cause = input_cause(x);
 		else
 			key_from_esp_header(skb, &key);
 		break;

@@ -169,8 +169,7 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_f
 	if (t->mode == PROBE_TRACEPOINT)
 		snprintf(t->blind, sizeof(t->blind),
 			 "SA insert/delete/expiry timing in the kernel (no fentry, no kprobes: SA "
-			 "events come from netlink, timed on receipt); the cause of inbound drops "
-			 "on a valid SA (ICV failure or replay)");
+			 "events come from netlink, timed on receipt)");
 	else if (!t->audit_hooks)
 		snprintf(t->blind, sizeof(t->blind),
 			 "ICV failures and unknown SPIs by audit hook (no CONFIG_AUDITSYSCALL)");

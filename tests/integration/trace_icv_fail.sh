@@ -6,14 +6,15 @@
 # half a second later. Every packet the receiver did not get must appear in
 # 'rekeygap trace --json' as a drop of spi 0x1000: in_icv_fail in B, except the few that
 # fall into either side's DELSA -> NEWSA window (in_no_state in B, out_no_state in A).
-# Run once per probe mode; the modes must agree.
+# Run once per probe mode (tracepoint mode has no audit hook: it tells an ICV failure by
+# the SA's integrity_failed counter); the modes must agree.
 #
 #   netns A (sender) ==== ESP A->B spi 0x1000, key K1 then K2 ====> netns B (receiver)
 #   (topology: esp_pair in lib.sh)
 source "$(dirname "$0")/lib.sh"
 
 PACKETS=3000 RATE=1000
-MODES=${REKEYGAP_PROBE_MODES:-fentry kprobe}
+MODES=${REKEYGAP_PROBE_MODES:-fentry kprobe tracepoint}
 KEY_NEW=0x404142434445464748494a4b4c4d4e4f50515253
 
 # rekey_same_spi NS: DELSA + NEWSA of the A->B SA in one batch, as a naive rekey would
