@@ -25,6 +25,9 @@ const volatile struct drop_site drop_sites[XFRM_DROP_SITES_MAX] = {};
 const volatile __u32 n_drop_sites = 0;
 const volatile __u32 reason_xfrm_policy = 0; /* 0: this kernel has no such reason */
 const volatile bool kfree_skb_has_reason = false;
+const volatile bool audit_hooks = false; /* the audit hook programs are loaded */
+const volatile bool reason_filter = false;
+const volatile __u64 xfrm_reasons[DROP_REASON_WORDS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -540,12 +543,14 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location)
 	__u32 reason = 0;
 	int cause = -1;
 
-	if (bpf_map_lookup_elem(&audited_skbs, &addr)) {
-		bpf_map_delete_elem(&audited_skbs, &addr);
-		return 0;
-	}
-	if (kfree_skb_has_reason)
+	/* every freed packet comes here: let the others go first, at the least cost */
+	if (kfree_skb_has_reason) {
 		reason = (__u32)ctx[2];
+		if (reason_filter &&
+		    (reason >= DROP_REASON_WORDS * 64 ||
+		     !(xfrm_reasons[(reason >> 6) & (DROP_REASON_WORDS - 1)] & (1ULL << (reason & 63)))))
+			return 0;
+	}
 	for (__u32 i = 0; i < XFRM_DROP_SITES_MAX && i < n_drop_sites; i++) {
 		if (loc >= drop_sites[i].start && loc < drop_sites[i].end) {
 			cause = drop_sites[i].cause;
@@ -556,6 +561,12 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location)
 		if (!reason_xfrm_policy || reason != reason_xfrm_policy)
 			return 0;
 		cause = DROP_POLICY_BLOCK;
+	}
+	/* An audited packet is freed in xfrm_input's drop path, one of the sites: counted
+	 * already. (Without the audit hooks nothing is marked and the lookup is skipped.) */
+	if (audit_hooks && bpf_map_lookup_elem(&audited_skbs, &addr)) {
+		bpf_map_delete_elem(&audited_skbs, &addr);
+		return 0;
 	}
 
 	switch (cause) {

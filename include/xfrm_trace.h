@@ -84,6 +84,10 @@ struct drop_site {
 	__u32 pad;
 };
 
+/* kfree_skb reasons an XFRM drop can carry, as a bitmap by value (rodata): other drops
+ * leave the program at its first test. Kernels with more reasons go without the filter. */
+#define DROP_REASON_WORDS 8
+
 /* Capacity of the drop map; drops beyond it go to the overflow counter. */
 #define DROP_KEYS_MAX 4096
 

@@ -74,3 +74,8 @@ bool drop_reason_value(const struct drop_reasons *dr, const char *name, __u32 *v
 	}
 	return false;
 }
+
+bool drop_reason_may_be_xfrm(const char *name)
+{
+	return !strcmp(name, "NOT_SPECIFIED") || strstr(name, "XFRM") || strstr(name, "IPSEC");
+}

@@ -25,6 +25,13 @@ void drop_reasons_free(struct drop_reasons *dr);
 /* "NOT_SPECIFIED", "XFRM_POLICY"...; "unknown" for values the kernel does not name. */
 const char *drop_reason_name(const struct drop_reasons *dr, __u32 value);
 
+/*
+ * Can a drop with this reason be an XFRM one? net/xfrm frees with kfree_skb (NOT_SPECIFIED)
+ * and the stack's policy checks say XFRM_POLICY; any reason named after XFRM or IPsec that a
+ * later kernel adds counts too.
+ */
+bool drop_reason_may_be_xfrm(const char *name);
+
 /* Value of a reason by name (without prefix): false if the kernel does not have it. */
 bool drop_reason_value(const struct drop_reasons *dr, const char *name, __u32 *value);
 

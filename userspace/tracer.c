@@ -143,6 +143,11 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_f
 	if (drop_reason_value(&t->reasons, "XFRM_POLICY", &policy_reason))
 		t->skel->rodata->reason_xfrm_policy = policy_reason;
 	t->skel->rodata->kfree_skb_has_reason = kfree_skb_has_reason(vmlinux);
+	t->skel->rodata->audit_hooks = t->audit_hooks;
+	t->skel->rodata->reason_filter = t->reasons.n && t->reasons.n <= DROP_REASON_WORDS * 64;
+	for (__u32 v = 0; t->skel->rodata->reason_filter && v < t->reasons.n; v++)
+		if (t->reasons.names[v] && drop_reason_may_be_xfrm(t->reasons.names[v]))
+			t->skel->rodata->xfrm_reasons[v / 64] |= 1ULL << (v % 64);
 	set_autoload(t->skel, t->mode, t->audit_hooks);
 
 	ret = xfrm_trace_bpf__load(t->skel);

@@ -5,9 +5,10 @@
  *   sequdp send --dst IP --port PORT --count N [--rate PPS] [--src IP]
  *   sequdp recv --port PORT --expect N [--bind IP] [--idle MS] [--timeout S] [--json]
  *
- * The sender numbers its datagrams 0..N-1 and paces them on an absolute schedule; the
- * receiver records which numbers arrived and reports exactly which did not. Independent of
- * rekeygap on purpose: tests compare rekeygap's figures against this, not against itself.
+ * The sender numbers its datagrams 0..N-1 and paces them on an absolute schedule (with
+ * --rate 0, back to back: benchmarks); the receiver records which numbers arrived and
+ * reports exactly which did not. Independent of rekeygap on purpose: tests compare
+ * rekeygap's figures against this, not against itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,7 +93,7 @@ static int do_send(const char *dst, const char *src, __u32 port, __u32 count, __
 	struct sockaddr_storage to, from;
 	socklen_t to_len, from_len;
 	struct datagram d = { .magic = htonl(SEQUDP_MAGIC) };
-	uint64_t period = NSEC_PER_SEC / rate, start, next;
+	uint64_t period = rate ? NSEC_PER_SEC / rate : 0, start, next;
 	__u32 errors = 0, seq;
 	int fd;
 
@@ -124,7 +125,8 @@ static int do_send(const char *dst, const char *src, __u32 port, __u32 count, __
 		next = start + seq * period;
 		ts.tv_sec = next / NSEC_PER_SEC;
 		ts.tv_nsec = next % NSEC_PER_SEC;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop)
+		while (period && !stop &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 		d.seq = htobe64(seq);
 		d.sent_ns = htobe64(now_ns());
@@ -256,7 +258,8 @@ static void usage(FILE *out)
 	      "       sequdp recv --port PORT --expect N [--bind IP] [--idle MS] [--timeout S]"
 	      " [--json]\n"
 	      "\n"
-	      "send: datagrams numbered 0..N-1 at PPS per second (default 1000).\n"
+	      "send: datagrams numbered 0..N-1 at PPS per second (default 1000); --rate 0 sends\n"
+	      "      them back to back, as fast as possible (benchmarks).\n"
 	      "recv: stops when all N arrived, when nothing came for --idle ms after the first\n"
 	      "      (default 2000), or after --timeout s (default 60); reports what is missing.\n",
 	      out);
@@ -294,7 +297,7 @@ int main(int argc, char **argv)
 		case 'b': bind_ip = optarg; break;
 		case 'p': err = cli_parse_u32(optarg, 1, 65535, &port); break;
 		case 'c': err = cli_parse_u32(optarg, 1, MAX_COUNT, &count); break;
-		case 'r': err = cli_parse_u32(optarg, 1, 10000000, &rate); break;
+		case 'r': err = cli_parse_u32(optarg, 0, 10000000, &rate); break;
 		case 'i': err = cli_parse_duration(optarg, NSEC_PER_MSEC, &idle_ns); break;
 		case 't': err = cli_parse_duration(optarg, NSEC_PER_SEC, &timeout_ns); break;
 		case 'j': json = true; break;

@@ -87,12 +87,25 @@ static void test_no_reasons(void **state)
 	btf__free(btf);
 }
 
+/* The reasons that keep a drop in the BPF program's view: the rest leave at once. */
+static void test_may_be_xfrm(void **state)
+{
+	(void)state;
+	assert_true(drop_reason_may_be_xfrm("NOT_SPECIFIED"));
+	assert_true(drop_reason_may_be_xfrm("XFRM_POLICY"));
+	assert_true(drop_reason_may_be_xfrm("IPSEC_ICV_FAIL")); /* a name a kernel may add */
+	assert_false(drop_reason_may_be_xfrm("NO_SOCKET"));
+	assert_false(drop_reason_may_be_xfrm("SOCKET_FILTER"));
+	assert_false(drop_reason_may_be_xfrm("NETFILTER_DROP"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linux_6_1_numbering),
 		cmocka_unit_test(test_linux_6_8_numbering),
 		cmocka_unit_test(test_no_reasons),
+		cmocka_unit_test(test_may_be_xfrm),
 	};
 
 	return cmocka_run_group_tests_name("drop_reason", tests, NULL, NULL);
