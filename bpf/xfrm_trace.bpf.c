@@ -2,8 +2,8 @@
 /*
  * xfrm_trace: the measuring instrument.
  *
- * SA lifecycle (insert, update, delete, expiry) from the XFRM state functions, as one ring
- * buffer event each; XFRM packet drops from the audit hooks and from kfree_skb at XFRM drop
+ * SA lifecycle (insert, update, delete, expiry) from the XFRM state functions and policy
+ * changes (insert, update, delete), as one ring buffer event each; XFRM packet drops from the audit hooks and from kfree_skb at XFRM drop
  * sites, aggregated here per (netns, SA, cause, reason, location) so that a drop storm costs
  * a map update per packet, not a ring buffer record.
  *
@@ -33,6 +33,11 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } sa_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} policy_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -323,6 +328,120 @@ SEC("kretprobe/xfrm_timer_handler")
 int BPF_KRETPROBE(kretprobe_timer)
 {
 	on_timer_exit();
+	return 0;
+}
+
+/* ---- policies ---- */
+
+static __always_inline void emit_policy(struct xfrm_policy *xp, __u8 kind)
+{
+	struct policy_event *e = bpf_ringbuf_reserve(&policy_events, sizeof(*e), 0);
+	struct xfrm_tmpl *t = &xp->xfrm_vec[0];
+	__u32 index = BPF_CORE_READ(xp, index);
+
+	if (!e) {
+		__sync_fetch_and_add(&events_lost, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->netns = net_inum(BPF_CORE_READ(xp, xp_net.net));
+	e->kind = kind;
+	e->dir = index & 7; /* the kernel keeps a policy's direction in its index */
+	e->action = BPF_CORE_READ(xp, action);
+	e->family = BPF_CORE_READ(xp, selector.family);
+	e->index = index;
+	e->priority = BPF_CORE_READ(xp, priority);
+	BPF_CORE_READ_INTO(&e->sel_saddr, xp, selector.saddr.a6);
+	BPF_CORE_READ_INTO(&e->sel_daddr, xp, selector.daddr.a6);
+	e->sel_prefixlen_s = BPF_CORE_READ(xp, selector.prefixlen_s);
+	e->sel_prefixlen_d = BPF_CORE_READ(xp, selector.prefixlen_d);
+	e->sel_proto = BPF_CORE_READ(xp, selector.proto);
+	e->mark_v = BPF_CORE_READ(xp, mark.v);
+	e->mark_m = BPF_CORE_READ(xp, mark.m);
+	e->if_id = BPF_CORE_READ(xp, if_id);
+	e->n_tmpl = BPF_CORE_READ(xp, xfrm_nr);
+	if (e->n_tmpl) {
+		e->tmpl_proto = BPF_CORE_READ(t, id.proto);
+		e->tmpl_spi = BPF_CORE_READ(t, id.spi);
+		e->tmpl_mode = BPF_CORE_READ(t, mode);
+		e->tmpl_family = BPF_CORE_READ(t, encap_family);
+		e->tmpl_reqid = BPF_CORE_READ(t, reqid);
+		BPF_CORE_READ_INTO(&e->tmpl_saddr, t, saddr.a6);
+		BPF_CORE_READ_INTO(&e->tmpl_daddr, t, id.daddr.a6);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* NEWPOLICY inserts exclusively, UPDPOLICY not: the same split as the netlink messages */
+static __always_inline void on_policy_insert(struct xfrm_policy *xp, int excl, int ret)
+{
+	if (ret == 0)
+		emit_policy(xp, excl ? POLICY_EVENT_ADD : POLICY_EVENT_UPDATE);
+}
+
+/* Every policy removed by DELPOLICY or a flush is audited, with result 1 on success (the
+ * lookup functions that delete take 9 arguments, more than 6.1's trampolines pass). */
+static __always_inline void on_policy_delete(struct xfrm_policy *xp, int result)
+{
+	if (result)
+		emit_policy(xp, POLICY_EVENT_DELETE);
+}
+
+SEC("fexit/xfrm_policy_insert")
+int BPF_PROG(fexit_policy_insert, int dir, struct xfrm_policy *xp, int excl, int ret)
+{
+	on_policy_insert(xp, excl, ret);
+	return 0;
+}
+
+SEC("fentry/xfrm_audit_policy_delete")
+int BPF_PROG(fentry_policy_delete, struct xfrm_policy *xp, int result)
+{
+	on_policy_delete(xp, result);
+	return 0;
+}
+
+/* kprobe mode: the insert's arguments from entry, for the kretprobe */
+struct policy_insert_args {
+	struct xfrm_policy *xp;
+	int excl;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* thread id */
+	__type(value, struct policy_insert_args);
+} policy_insert_args SEC(".maps");
+
+SEC("kprobe/xfrm_policy_insert")
+int BPF_KPROBE(kprobe_policy_insert, int dir, struct xfrm_policy *xp, int excl)
+{
+	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct policy_insert_args args = { .xp = xp, .excl = excl };
+
+	bpf_map_update_elem(&policy_insert_args, &tid, &args, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/xfrm_policy_insert")
+int BPF_KRETPROBE(kretprobe_policy_insert, int ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
+	struct policy_insert_args *args = bpf_map_lookup_elem(&policy_insert_args, &tid);
+
+	if (!args)
+		return 0;
+	on_policy_insert(args->xp, args->excl, ret);
+	bpf_map_delete_elem(&policy_insert_args, &tid);
+	return 0;
+}
+
+SEC("kprobe/xfrm_audit_policy_delete")
+int BPF_KPROBE(kprobe_policy_delete, struct xfrm_policy *xp, int result)
+{
+	on_policy_delete(xp, result);
 	return 0;
 }
 

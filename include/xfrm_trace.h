@@ -6,7 +6,7 @@
 #ifndef REKEYGAP_XFRM_TRACE_H
 #define REKEYGAP_XFRM_TRACE_H
 
-/* What happened to an SA. Policies come from netlink, not from BPF. */
+/* What happened to an SA. */
 enum sa_event_kind {
 	SA_EVENT_ADD = 1,    /* NEWSA, or UPDSA replacing a larval (ACQ) state */
 	SA_EVENT_UPDATE = 2, /* UPDSA on a valid SA: lifetimes, marks, encap only */
@@ -57,6 +57,34 @@ struct sa_event {
 	__u8 mode;
 	__u8 pad;
 	__u32 saddr[4], daddr[4];
+};
+
+/* What happened to a policy: BPF sees inserts, updates and deletes (the netlink and
+ * PF_KEY paths), netlink adds expiries and flushes. */
+enum policy_event_kind {
+	POLICY_EVENT_ADD = 1,
+	POLICY_EVENT_UPDATE,
+	POLICY_EVENT_DELETE,
+	POLICY_EVENT_EXPIRE,
+};
+
+struct policy_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns, or CLOCK_MONOTONIC on receipt (netlink) */
+	__u32 netns;
+	__u8 kind;   /* enum policy_event_kind; 0 for an acquire's policy */
+	__u8 dir;    /* XFRM_POLICY_IN, OUT, FWD */
+	__u8 action; /* XFRM_POLICY_ALLOW, BLOCK */
+	__u8 family; /* of the selector */
+	__u32 index, priority;
+	__u32 sel_saddr[4], sel_daddr[4];
+	__u8 sel_prefixlen_s, sel_prefixlen_d, sel_proto;
+	__u8 hard; /* POLICY_EVENT_EXPIRE: 1 for hard (the policy is gone), 0 for soft */
+	__u32 mark_v, mark_m, if_id;
+	__u8 n_tmpl; /* templates in XFRMA_TMPL; the tmpl_ fields describe the first */
+	__u8 tmpl_proto, tmpl_mode, tmpl_family;
+	__u32 tmpl_spi; /* network order */
+	__u32 tmpl_reqid;
+	__u32 tmpl_saddr[4], tmpl_daddr[4];
 };
 
 struct drop_key {

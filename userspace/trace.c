@@ -40,6 +40,7 @@ struct trace_state {
 	const char *netns_names[MAX_NETNS];
 	int n_netns;
 	bool sa_from_netlink; /* no BPF SA probes in this mode */
+	const struct tracer *tracer;
 	__u64 netlink_larval;
 	struct xfrm_watch watch;
 	struct drop_seen *seen; /* sorted by key */
@@ -78,7 +79,31 @@ static int on_sa(void *ctx, const struct sa_event *e)
 	return 0;
 }
 
-/* Notifications from netlink: policies always, SAs only when BPF cannot see them. */
+/* Policy changes from BPF */
+static int on_policy(void *ctx, const struct policy_event *e)
+{
+	struct trace_state *s = ctx;
+
+	if (netns_wanted(s, e->netns))
+		trace_print_policy(&s->out, e, SOURCE_BPF);
+	return 0;
+}
+
+/* Is a policy change from netlink one that BPF does not see here? */
+static bool policy_from_netlink(const struct trace_state *s, __u8 kind)
+{
+	switch (kind) {
+	case POLICY_EVENT_ADD:
+	case POLICY_EVENT_UPDATE:
+		return !s->tracer->policy_insert;
+	case POLICY_EVENT_DELETE:
+		return !s->tracer->policy_delete;
+	default:
+		return true; /* expiries: netlink only */
+	}
+}
+
+/* Notifications from netlink: what BPF cannot see in this probe mode, and flushes. */
 static void on_netlink(void *ctx, const struct xfrm_msg *m)
 {
 	struct trace_state *s = ctx;
@@ -93,8 +118,8 @@ static void on_netlink(void *ctx, const struct xfrm_msg *m)
 			s->netlink_larval++;
 		break;
 	case XFRM_MSG_KIND_POLICY:
-		if (netns_wanted(s, m->pol.netns))
-			trace_print_policy(&s->out, &m->pol);
+		if (netns_wanted(s, m->pol.netns) && policy_from_netlink(s, m->pol.kind))
+			trace_print_policy(&s->out, &m->pol, SOURCE_NETLINK);
 		break;
 	case XFRM_MSG_KIND_SA_FLUSH:
 	case XFRM_MSG_KIND_POLICY_FLUSH:
@@ -249,11 +274,14 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	ret = tracer_open(&t, forced, mode, on_sa, &s, err, sizeof(err));
+	ret = tracer_open(&t, forced, mode,
+			  &(struct tracer_handlers){ .sa = on_sa, .policy = on_policy, .ctx = &s }, err,
+			  sizeof(err));
 	if (ret) {
 		cli_error("trace: %s", err);
 		return 1;
 	}
+	s.tracer = &t;
 	s.sa_from_netlink = t.mode == PROBE_TRACEPOINT;
 	xfrm_watch_init(&s.watch, on_netlink, &s);
 	if (s.n_netns) {

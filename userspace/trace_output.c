@@ -194,7 +194,8 @@ static void format_prefix(__u16 family, const __u32 *addr, __u8 prefixlen, char 
 	snprintf(buf, len, "%s/%u", a, prefixlen);
 }
 
-void trace_print_policy(const struct trace_output *o, const struct policy_event *p)
+void trace_print_policy(const struct trace_output *o, const struct policy_event *p,
+			enum event_source source)
 {
 	char src[ADDR_STRLEN + 4], dst[ADDR_STRLEN + 4], tsrc[ADDR_STRLEN], tdst[ADDR_STRLEN];
 	char spi[SPI_STRLEN];
@@ -222,7 +223,7 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 				proto_name(p->tmpl_proto), spi, p->tmpl_reqid, tsrc, tdst);
 		if (p->kind == POLICY_EVENT_EXPIRE)
 			fprintf(o->out, ",\"hard\":%s", p->hard ? "true" : "false");
-		fputs(",\"source\":\"netlink\"}\n", o->out);
+		fprintf(o->out, ",\"source\":\"%s\"}\n", source_name(source));
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s dir %s %s", p->ts_ns / 1e9,
 			policy_event_name(p->kind), p->netns, family_name(p->family), src, dst,

@@ -29,7 +29,8 @@ void trace_print_start(const struct trace_output *o, const char *mode, const cha
 		       int netlink_netns);
 void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 		    enum event_source source);
-void trace_print_policy(const struct trace_output *o, const struct policy_event *p);
+void trace_print_policy(const struct trace_output *o, const struct policy_event *p,
+			enum event_source source);
 /* kind: XFRM_MSG_KIND_SA_FLUSH or XFRM_MSG_KIND_POLICY_FLUSH */
 void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m);
 /* count: drops since this key's previous line; total: since start */

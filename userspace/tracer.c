@@ -42,9 +42,11 @@ static bool kfree_skb_has_reason(const struct btf *vmlinux)
 	return t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
 }
 
-static void set_autoload(struct xfrm_trace_bpf *s, enum probe_mode mode, bool audit)
+static void set_autoload(const struct tracer *t)
 {
-	bool fentry = mode == PROBE_FENTRY, kprobe = mode == PROBE_KPROBE;
+	struct xfrm_trace_bpf *s = t->skel;
+	bool fentry = t->mode == PROBE_FENTRY, kprobe = t->mode == PROBE_KPROBE;
+	bool audit = t->audit_hooks, pol_ins = t->policy_insert, pol_del = t->policy_delete;
 
 	bpf_program__set_autoload(s->progs.fexit_state_add, fentry);
 	bpf_program__set_autoload(s->progs.fexit_state_update, fentry);
@@ -64,19 +66,33 @@ static void set_autoload(struct xfrm_trace_bpf *s, enum probe_mode mode, bool au
 	bpf_program__set_autoload(s->progs.kretprobe_timer, kprobe);
 	bpf_program__set_autoload(s->progs.kprobe_audit_notfound, kprobe && audit);
 	bpf_program__set_autoload(s->progs.kprobe_audit_icvfail, kprobe && audit);
+	bpf_program__set_autoload(s->progs.fexit_policy_insert, fentry && pol_ins);
+	bpf_program__set_autoload(s->progs.fentry_policy_delete, fentry && pol_del);
+	bpf_program__set_autoload(s->progs.kprobe_policy_insert, kprobe && pol_ins);
+	bpf_program__set_autoload(s->progs.kretprobe_policy_insert, kprobe && pol_ins);
+	bpf_program__set_autoload(s->progs.kprobe_policy_delete, kprobe && pol_del);
 }
 
-static int on_ringbuf(void *ctx, void *data, size_t size)
+static int on_sa_ringbuf(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
-	if (size < sizeof(struct sa_event))
+	if (size < sizeof(struct sa_event) || !t->handlers.sa)
 		return 0;
-	return t->on_sa ? t->on_sa(t->ctx, data) : 0;
+	return t->handlers.sa(t->handlers.ctx, data);
 }
 
-int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_fn on_sa,
-		void *ctx, char *err, size_t errlen)
+static int on_policy_ringbuf(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct policy_event) || !t->handlers.policy)
+		return 0;
+	return t->handlers.policy(t->handlers.ctx, data);
+}
+
+int tracer_open(struct tracer *t, bool forced, enum probe_mode want,
+		const struct tracer_handlers *handlers, char *err, size_t errlen)
 {
 	struct probe_features f;
 	struct btf *vmlinux = NULL;
@@ -121,6 +137,9 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_f
 	t->audit_hooks = t->mode != PROBE_TRACEPOINT &&
 			 ksyms_has(&t->ksyms, "xfrm_audit_state_notfound") &&
 			 ksyms_has(&t->ksyms, "xfrm_audit_state_icvfail");
+	t->policy_insert = t->mode != PROBE_TRACEPOINT;
+	t->policy_delete = t->mode != PROBE_TRACEPOINT &&
+			   ksyms_has(&t->ksyms, "xfrm_audit_policy_delete");
 
 	t->skel = xfrm_trace_bpf__open();
 	if (!t->skel) {
@@ -148,7 +167,7 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_f
 	for (__u32 v = 0; t->skel->rodata->reason_filter && v < t->reasons.n; v++)
 		if (t->reasons.names[v] && drop_reason_may_be_xfrm(t->reasons.names[v]))
 			t->skel->rodata->xfrm_reasons[v / 64] |= 1ULL << (v % 64);
-	set_autoload(t->skel, t->mode, t->audit_hooks);
+	set_autoload(t);
 
 	ret = xfrm_trace_bpf__load(t->skel);
 	if (ret) {
@@ -162,12 +181,12 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, tracer_sa_f
 			 probe_mode_name(t->mode), strerror(-ret));
 		goto fail;
 	}
-	t->on_sa = on_sa;
-	t->ctx = ctx;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.sa_events), on_ringbuf, t, NULL);
-	if (!t->rb) {
+	t->handlers = *handlers;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.sa_events), on_sa_ringbuf, t, NULL);
+	if (!t->rb ||
+	    ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.policy_events), on_policy_ringbuf, t)) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		snprintf(err, errlen, "cannot open the ring buffers: %s", strerror(errno));
 		goto fail;
 	}
 

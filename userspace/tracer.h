@@ -15,29 +15,36 @@
 #include "probe.h"
 #include "xfrm_trace.h"
 
-typedef int (*tracer_sa_fn)(void *ctx, const struct sa_event *e);
 typedef void (*tracer_drop_fn)(void *ctx, const struct drop_key *k, const struct drop_value *v);
+
+/* Where ring buffer events go; either may be NULL. */
+struct tracer_handlers {
+	int (*sa)(void *ctx, const struct sa_event *e);
+	int (*policy)(void *ctx, const struct policy_event *e);
+	void *ctx;
+};
 
 struct tracer {
 	struct xfrm_trace_bpf *skel;
 	struct ring_buffer *rb;
 	enum probe_mode mode;
 	bool audit_hooks; /* xfrm_audit_state_notfound/icvfail attached */
+	bool policy_insert; /* policy adds and updates seen by BPF */
+	bool policy_delete; /* policy deletes seen by BPF (xfrm_audit_policy_delete) */
 	struct ksyms ksyms;
 	struct drop_reasons reasons;
 	char blind[384]; /* what this mode cannot see, for the start line */
-	tracer_sa_fn on_sa;
-	void *ctx;
+	struct tracer_handlers handlers;
 };
 
 /* forced: use exactly mode or fail. err gets one line on failure. 0 or -errno. */
-int tracer_open(struct tracer *t, bool forced, enum probe_mode mode, tracer_sa_fn on_sa,
-		void *ctx, char *err, size_t errlen);
+int tracer_open(struct tracer *t, bool forced, enum probe_mode mode,
+		const struct tracer_handlers *handlers, char *err, size_t errlen);
 
-/* Readable when SA events are pending: for poll() next to other sources. */
+/* Readable when events are pending: for poll() next to other sources. */
 int tracer_fd(const struct tracer *t);
 
-/* Deliver pending SA events; waits up to timeout_ms. Returns events handled or -errno. */
+/* Deliver pending SA and policy events; waits up to timeout_ms. Returns events handled or -errno. */
 int tracer_poll(struct tracer *t, int timeout_ms);
 
 /* Every drop aggregate (cumulative since start). */

@@ -88,6 +88,7 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 		return -E2BIG;
 	}
 	ns = &w->ns[w->n];
+	memset(ns, 0, sizeof(*ns));
 	ns->netns = inum;
 	if (netns && !strchr(netns, '/'))
 		snprintf(ns->name, sizeof(ns->name), "%s", netns);
@@ -218,6 +219,7 @@ static void drop_ns(struct xfrm_watch *w, int i)
 	mnl_socket_close(w->ns[i].xfrm);
 	mnl_socket_close(w->ns[i].route);
 	w->ns[i] = w->ns[--w->n];
+	memset(&w->ns[w->n], 0, sizeof(w->ns[w->n]));
 }
 
 int xfrm_watch_follow(struct xfrm_watch *w, bool all)

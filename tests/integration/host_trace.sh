@@ -43,26 +43,10 @@ for how in named all; do
 	bg "$REKEYGAP" trace --json --duration 30 "${args[@]}" >"$trace"
 	TRACER=${BG_PIDS[-1]}
 	wait_for_line "$trace" '"event":"start"' 10 "$TRACER"
-	ip -n "$P" xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out \
-		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1234 reqid 7 mode tunnel
-	ip -n "$P" xfrm policy update src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 5 \
-		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1235 reqid 7 mode tunnel
-	ip -n "$P" xfrm policy delete src 10.1.0.0/24 dst 10.2.0.0/24 dir out
-	ip -n "$P" xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in \
-		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 8 mode tunnel
-	ip -n "$P" xfrm policy flush
+	policy_changes "$P"
 	wait_for_line "$trace" '"event":"policy_flush"' 10 "$TRACER"
 	trace_stop "$trace"
-	ino=$(ns_inode "$P")
-	check_eq "policy_add out, spi 0x00001234 ($how)" \
-		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"out\" and .spi==\"0x00001234\" and .reqid==7 and .src==\"10.1.0.0/24\"")" 1
-	check_eq "policy_update to spi 0x00001235, priority 5 ($how)" \
-		"$(events "$trace" ".event==\"policy_update\" and .netns==$ino and .spi==\"0x00001235\" and .priority==5")" 1
-	check_eq "policy_delete out ($how)" \
-		"$(events "$trace" ".event==\"policy_delete\" and .netns==$ino and .dir==\"out\"")" 1
-	check_eq "policy_add in ($how)" \
-		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"in\" and .reqid==8")" 1
-	check_eq "policy_flush ($how)" "$(events "$trace" ".event==\"policy_flush\" and .netns==$ino")" 1
+	check_policy_events "$trace" "$P" netlink "$how"
 	check_eq "netlink losses ($how)" \
 		"$(jq -r 'select(.event=="end") | .netlink_overruns + .netlink_malformed' "$trace")" 0
 done

@@ -224,3 +224,35 @@ check_modes_agree() {
 	done
 	[ -n "$first" ] && echo "ok: $1: every probe mode saw the same events and causes"
 }
+
+# policy_changes NS: add, update, delete, add another, flush: what check_policy_events expects
+policy_changes() {
+	ip -n "$1" xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1234 reqid 7 mode tunnel
+	ip -n "$1" xfrm policy update src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 5 \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1235 reqid 7 mode tunnel
+	ip -n "$1" xfrm policy delete src 10.1.0.0/24 dst 10.2.0.0/24 dir out
+	ip -n "$1" xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in \
+		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 8 mode tunnel
+	ip -n "$1" xfrm policy flush
+}
+
+# check_policy_events FILE NS SOURCE LABEL: policy_changes in NS, each once, as 'ip xfrm'
+# made it, the add/update/delete events seen by SOURCE (bpf or netlink)
+check_policy_events() {
+	local trace=$1 ino src=".source==\"$3\""
+	ino=$(ns_inode "$2")
+	check_eq "policy_add out, spi 0x00001234 ($4)" \
+		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"out\" and .spi==\"0x00001234\" and .reqid==7 and .src==\"10.1.0.0/24\" and .tmpl_dst==\"192.0.2.2\" and $src")" 1
+	check_eq "policy_update to spi 0x00001235, priority 5 ($4)" \
+		"$(events "$trace" ".event==\"policy_update\" and .netns==$ino and .dir==\"out\" and .spi==\"0x00001235\" and .priority==5 and $src")" 1
+	check_eq "policy_delete out ($4)" \
+		"$(events "$trace" ".event==\"policy_delete\" and .netns==$ino and .dir==\"out\" and .src==\"10.1.0.0/24\" and $src")" 1
+	check_eq "policy_add in ($4)" \
+		"$(events "$trace" ".event==\"policy_add\" and .netns==$ino and .dir==\"in\" and .reqid==8 and $src")" 1
+	# the flush removes the inbound one: BPF sees that delete, netlink only the flush
+	check_eq "policy_delete in by the flush ($4)" \
+		"$(events "$trace" ".event==\"policy_delete\" and .netns==$ino and .dir==\"in\"")" \
+		"$([ "$3" = bpf ] && echo 1 || echo 0)"
+	check_eq "policy_flush ($4)" "$(events "$trace" ".event==\"policy_flush\" and .netns==$ino")" 1
+}
