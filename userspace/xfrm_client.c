@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "xfrm_client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+/* A dump fills at most 32 KiB per read (af_netlink's max_recvmsg_len): take it whole. */
+#define RECV_BUF_SIZE 32768
+/* Acks are queued as they are made, during sendmsg: each costs ~1 KiB of receive buffer. */
+#define RCVBUF_BYTES (256 * 1024)
+/* Requests are answered inside sendmsg: a reply this late is not coming. */
+#define RECV_TIMEOUT_S 5
+/* b->err[i] until request i is answered: errors are 0 or negative */
+#define ANSWER_PENDING 1
+/* Types below this are checked for duplicates (6.1 ends at XFRMA_MTIMER_THRESH, 32). */
+#define ATTR_SEEN_BITS 64
+
+/* --- attributes ------------------------------------------------------------------------ */
+
+/*
+ * Key bytes of an algorithm attribute: alg_key_len (bits) follows the 64-byte name in all
+ * three layouts; the key follows the struct, whose size is hdr.
+ */
+static int algo_key(const struct nlattr *a, size_t hdr, size_t *len)
+{
+	size_t plen = mnl_attr_get_payload_len(a);
+	__u32 bits;
+
+	if (plen < hdr)
+		return -EBADMSG;
+	memcpy(&bits,
+	       (const char *)mnl_attr_get_payload(a) + offsetof(struct xfrm_algo, alg_key_len),
+	       sizeof(bits));
+	*len = bits / 8 + (bits % 8 != 0);
+	return plen - hdr < *len ? -EBADMSG : 0;
+}
+
+static size_t algo_hdr(__u16 type)
+{
+	switch (type) {
+	case XFRMA_ALG_AEAD:
+		return offsetof(struct xfrm_algo_aead, alg_key);
+	case XFRMA_ALG_AUTH_TRUNC:
+		return offsetof(struct xfrm_algo_auth, alg_key);
+	default:
+		return offsetof(struct xfrm_algo, alg_key);
+	}
+}
+
+static int esn_check(const struct nlattr *a)
+{
+	size_t plen = mnl_attr_get_payload_len(a);
+	struct xfrm_replay_state_esn esn;
+
+	if (plen < sizeof(esn))
+		return -EBADMSG;
+	memcpy(&esn, mnl_attr_get_payload(a), sizeof(esn));
+	if (esn.bmp_len > XFRMA_REPLAY_ESN_MAX / 32)
+		return -EBADMSG;
+	/* the kernel takes the bare struct too, and sizes the bitmap itself */
+	if (plen != sizeof(esn) && plen < sizeof(esn) + esn.bmp_len * sizeof(__u32))
+		return -EBADMSG;
+	return 0;
+}
+
+static int sec_ctx_check(const struct nlattr *a)
+{
+	size_t plen = mnl_attr_get_payload_len(a);
+	struct xfrm_user_sec_ctx uctx;
+
+	if (plen < sizeof(uctx))
+		return -EBADMSG;
+	memcpy(&uctx, mnl_attr_get_payload(a), sizeof(uctx));
+	if (uctx.len != sizeof(uctx) + uctx.ctx_len || uctx.len > plen)
+		return -EBADMSG;
+	return 0;
+}
+
+/* One attribute of an SA: the size of those we know, or that it holds what it says. */
+static int attr_check(const struct nlattr *a)
+{
+	size_t key;
+
+	switch (mnl_attr_get_type(a)) {
+	case XFRMA_ALG_AUTH:
+	case XFRMA_ALG_CRYPT:
+	case XFRMA_ALG_COMP:
+	case XFRMA_ALG_AUTH_TRUNC:
+	case XFRMA_ALG_AEAD:
+		return algo_key(a, algo_hdr(mnl_attr_get_type(a)), &key);
+	case XFRMA_REPLAY_ESN_VAL:
+		return esn_check(a);
+	case XFRMA_SEC_CTX:
+		return sec_ctx_check(a);
+	case XFRMA_ENCAP:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_encap_tmpl));
+	case XFRMA_LTIME_VAL:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_lifetime_cur));
+	case XFRMA_REPLAY_VAL:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_replay_state));
+	case XFRMA_SRCADDR:
+	case XFRMA_COADDR:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(xfrm_address_t));
+	case XFRMA_MARK:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_mark));
+	case XFRMA_OFFLOAD_DEV:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_user_offload));
+	case XFRMA_LASTUSED:
+		return mnl_attr_validate(a, MNL_TYPE_U64);
+	case XFRMA_REPLAY_THRESH:
+	case XFRMA_ETIMER_THRESH:
+	case XFRMA_TFCPAD:
+	case XFRMA_SA_EXTRA_FLAGS:
+	case XFRMA_SET_MARK:
+	case XFRMA_SET_MARK_MASK:
+	case XFRMA_IF_ID:
+	case XFRMA_MTIMER_THRESH:
+		return mnl_attr_validate(a, MNL_TYPE_U32);
+	default:
+		return 0; /* newer than us: carried as it is */
+	}
+}
+
+/*
+ * The attributes of an SA: each whole and inside the block, known ones of the right size,
+ * none twice (the kernel would take the last, we the first: a key could be left behind).
+ * Only the last one may lack its padding. *size: their length once each is padded.
+ */
+static int attrs_check(const __u8 *buf, size_t len, size_t *size)
+{
+	const struct nlattr *a = (const struct nlattr *)buf;
+	int rest = (int)len;
+	__u64 seen = 0;
+
+	if (len > XFRM_SA_ATTRS_MAX)
+		return -EMSGSIZE;
+	while (rest > 0) {
+		__u16 type;
+
+		if (!mnl_attr_ok(a, rest))
+			return -EBADMSG;
+		type = mnl_attr_get_type(a);
+		if (type < ATTR_SEEN_BITS) {
+			if (seen & (1ull << type))
+				return -EBADMSG;
+			seen |= 1ull << type;
+		}
+		if (attr_check(a) < 0)
+			return -EBADMSG;
+		a = mnl_attr_next(a);
+		rest = (int)len - (int)((const __u8 *)a - buf);
+	}
+	if (size)
+		*size = MNL_ALIGN(len);
+	return 0;
+}
+
+/* The attributes of sa, up to the first that is not whole (attrs_check tells). */
+static int sa_attrs_left(const struct xfrm_sa *sa, const struct nlattr *a)
+{
+	size_t len = sa->attrs_len > XFRM_SA_ATTRS_MAX ? 0 : sa->attrs_len;
+
+	return (int)len - (int)((const __u8 *)a - sa->attrs);
+}
+
+#define sa_for_each_attr(a, sa)                                                                    \
+	for ((a) = (const struct nlattr *)(sa)->attrs; mnl_attr_ok((a), sa_attrs_left((sa), (a))); \
+	     (a) = mnl_attr_next(a))
+
+const struct nlattr *xfrm_sa_attr(const struct xfrm_sa *sa, __u16 type)
+{
+	const struct nlattr *a;
+
+	sa_for_each_attr(a, sa)
+	{
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	}
+	return NULL;
+}
+
+bool xfrm_sa_mark(const struct xfrm_sa *sa, struct xfrm_mark *mark)
+{
+	const struct nlattr *a = xfrm_sa_attr(sa, XFRMA_MARK);
+
+	memset(mark, 0, sizeof(*mark));
+	if (!a || mnl_attr_get_payload_len(a) != sizeof(*mark))
+		return false;
+	memcpy(mark, mnl_attr_get_payload(a), sizeof(*mark));
+	return true;
+}
+
+int xfrm_sa_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_sa *out)
+{
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(out->info)), alen, size;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len)
+		return -EBADMSG;
+	/* GETSA and ALLOCSPI answer with a NEWSA; notifications of UPDSA look the same */
+	if (nlh->nlmsg_type != XFRM_MSG_NEWSA && nlh->nlmsg_type != XFRM_MSG_UPDSA)
+		return -EBADMSG;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(out->info))
+		return -EBADMSG;
+	alen = nlh->nlmsg_len > off ? nlh->nlmsg_len - off : 0;
+	if (alen > XFRM_SA_ATTRS_MAX)
+		return -EMSGSIZE;
+	memcpy(&out->info, mnl_nlmsg_get_payload(nlh), sizeof(out->info));
+	memcpy(out->attrs, (const char *)nlh + off, alen);
+	err = attrs_check(out->attrs, alen, &size);
+	if (err) {
+		xfrm_sa_wipe(out);
+		return err;
+	}
+	out->attrs_len = size; /* the last attribute's padding, if it came without: zeroes */
+	return 0;
+}
+
+/* --- keys ------------------------------------------------------------------------------ */
+
+/* Where an SA's key material lies in sa->attrs, in the order of xfrm_sa_key_len. */
+struct key_layout {
+	unsigned int n;
+	struct {
+		__u16 type;
+		size_t off; /* of the first key byte, in sa->attrs */
+		size_t len;
+	} part[2];
+	size_t total;
+};
+
+static int key_part(const struct xfrm_sa *sa, const struct nlattr *a, struct key_layout *kl)
+{
+	__u16 type = mnl_attr_get_type(a);
+	size_t hdr = algo_hdr(type), len;
+	int err;
+
+	err = algo_key(a, hdr, &len);
+	if (err)
+		return err;
+	kl->part[kl->n].type = type;
+	kl->part[kl->n].off = (const __u8 *)mnl_attr_get_payload(a) + hdr - sa->attrs;
+	kl->part[kl->n].len = len;
+	kl->n++;
+	kl->total += len;
+	return 0;
+}
+
+/*
+ * The kernel (xfrm_state_construct) takes AUTH_TRUNC and ignores AUTH when both are there,
+ * and reports both for every auth algorithm: AUTH_TRUNC is the one that counts.
+ */
+static int key_layout(const struct xfrm_sa *sa, struct key_layout *kl)
+{
+	const struct nlattr *aead = xfrm_sa_attr(sa, XFRMA_ALG_AEAD);
+	const struct nlattr *crypt = xfrm_sa_attr(sa, XFRMA_ALG_CRYPT);
+	const struct nlattr *auth = xfrm_sa_attr(sa, XFRMA_ALG_AUTH_TRUNC);
+	int err = 0;
+
+	memset(kl, 0, sizeof(*kl));
+	if (!auth)
+		auth = xfrm_sa_attr(sa, XFRMA_ALG_AUTH);
+	if (aead && (crypt || auth))
+		return -EINVAL; /* verify_newsa_info refuses it too */
+	if (!aead && !crypt && !auth)
+		return -ENOENT;
+	if (aead)
+		return key_part(sa, aead, kl);
+	if (crypt)
+		err = key_part(sa, crypt, kl);
+	if (!err && auth)
+		err = key_part(sa, auth, kl);
+	return err;
+}
+
+int xfrm_sa_key_len(const struct xfrm_sa *sa, size_t *len)
+{
+	struct key_layout kl;
+	int err;
+
+	*len = 0;
+	err = key_layout(sa, &kl);
+	if (!err)
+		*len = kl.total;
+	return err;
+}
+
+void xfrm_sa_describe_algs(const struct xfrm_sa *sa, char *buf, size_t len)
+{
+	struct key_layout kl;
+	size_t at = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (key_layout(sa, &kl)) {
+		snprintf(buf, len, "no keyed algorithm");
+		return;
+	}
+	for (unsigned int i = 0; i < kl.n && at < len; i++) {
+		/* the name starts the attribute's payload: never read past it, nor the key */
+		const char *name =
+			(const char *)sa->attrs + kl.part[i].off - algo_hdr(kl.part[i].type);
+		int w = (int)strnlen(name, sizeof(((struct xfrm_algo *)0)->alg_name));
+		int n = snprintf(buf + at, len - at, "%s%.*s %zu bits", i ? " + " : "", w, name,
+				 kl.part[i].len * 8);
+
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+}
+
+/* The replay state a new SA starts from: its size (bitmap length, window), nothing seen. */
+static void esn_reset(__u8 *payload, size_t plen)
+{
+	struct xfrm_replay_state_esn esn;
+
+	memcpy(&esn, payload, sizeof(esn));
+	esn.oseq = esn.seq = esn.oseq_hi = esn.seq_hi = 0;
+	memset(payload, 0, plen);
+	memcpy(payload, &esn, sizeof(esn));
+}
+
+int xfrm_sa_rekeyed(const struct xfrm_sa *old, __be32 spi, const __u8 *key, size_t key_len,
+		    struct xfrm_sa *out)
+{
+	bool trunc = xfrm_sa_attr(old, XFRMA_ALG_AUTH_TRUNC) != NULL;
+	struct key_layout kl;
+	struct xfrm_sa new;
+	const struct nlattr *a;
+	size_t used = 0;
+	int err;
+
+	err = attrs_check(old->attrs, old->attrs_len, NULL);
+	if (err)
+		return err;
+	err = key_layout(old, &kl);
+	if (err)
+		return err;
+	if (key_len != kl.total || (key_len && !key))
+		return -EINVAL;
+
+	/* built aside: out may be old */
+	memset(&new, 0, sizeof(new));
+	new.info = old->info;
+	new.info.id.spi = spi;
+	memset(&new.info.curlft, 0, sizeof(new.info.curlft));
+	memset(&new.info.stats, 0, sizeof(new.info.stats));
+	new.info.seq = 0; /* the ACQUIRE it answered, if any */
+	sa_for_each_attr(a, old)
+	{
+		size_t alen = MNL_ALIGN(a->nla_len);
+
+		switch (mnl_attr_get_type(a)) {
+		case XFRMA_LTIME_VAL:  /* current lifetime: the kernel would take it as ours */
+		case XFRMA_LASTUSED:   /* the old SA's last use */
+		case XFRMA_REPLAY_VAL: /* sequence numbers and bitmap; the window is in info */
+			continue;
+		case XFRMA_ALG_AUTH:
+			if (trunc)
+				continue; /* the same algorithm, less its ICV length */
+			break;
+		}
+		memcpy(new.attrs + used, a, a->nla_len);
+		if (mnl_attr_get_type(a) == XFRMA_REPLAY_ESN_VAL)
+			esn_reset(new.attrs + used + MNL_ATTR_HDRLEN, mnl_attr_get_payload_len(a));
+		used += alen;
+	}
+	new.attrs_len = used;
+
+	/* the same algorithms in the same order: the key goes where the layout says */
+	err = key_layout(&new, &kl);
+	if (err || kl.total != key_len) {
+		explicit_bzero(&new, sizeof(new));
+		return err ? err : -EINVAL;
+	}
+	for (unsigned int i = 0; i < kl.n; i++) {
+		memcpy(new.attrs + kl.part[i].off, key, kl.part[i].len);
+		key += kl.part[i].len;
+	}
+	memcpy(out, &new, sizeof(new));
+	explicit_bzero(&new, sizeof(new));
+	return 0;
+}
+
+bool xfrm_sa_same_key(const struct xfrm_sa *a, const struct xfrm_sa *b)
+{
+	struct key_layout ka, kb;
+	unsigned char diff = 0;
+
+	if (key_layout(a, &ka) || key_layout(b, &kb) || ka.n != kb.n)
+		return false;
+	for (unsigned int i = 0; i < ka.n; i++)
+		if (ka.part[i].type != kb.part[i].type || ka.part[i].len != kb.part[i].len)
+			return false;
+	/* lengths are no secret; the bytes are all compared, whatever they hold */
+	for (unsigned int i = 0; i < ka.n; i++)
+		for (size_t k = 0; k < ka.part[i].len; k++)
+			diff |= a->attrs[ka.part[i].off + k] ^ b->attrs[kb.part[i].off + k];
+	return diff == 0;
+}
+
+void xfrm_sa_wipe(struct xfrm_sa *sa)
+{
+	explicit_bzero(sa, sizeof(*sa));
+}
+
+/* --- batches --------------------------------------------------------------------------- */
+
+void xfrm_batch_init(struct xfrm_batch *b)
+{
+	b->n = 0;
+	b->len = 0;
+	memset(b->type, 0, sizeof(b->type));
+	memset(b->err, 0, sizeof(b->err));
+}
+
+void xfrm_batch_wipe(struct xfrm_batch *b)
+{
+	explicit_bzero(b->buf, sizeof(b->buf));
+	xfrm_batch_init(b);
+}
+
+/*
+ * A new request of size bytes (header included) at the end of the batch, or NULL if it is
+ * full. Its sequence number is its place (1, 2...) until xfrm_client_run numbers it.
+ */
+static struct nlmsghdr *batch_put(struct xfrm_batch *b, __u16 type, size_t size)
+{
+	struct nlmsghdr *nlh;
+
+	if (b->n >= XFRM_BATCH_MAX || size > sizeof(b->buf) - b->len)
+		return NULL;
+	nlh = mnl_nlmsg_put_header(b->buf + b->len);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = b->n + 1;
+	return nlh;
+}
+
+static void batch_commit(struct xfrm_batch *b, const struct nlmsghdr *nlh)
+{
+	b->type[b->n] = nlh->nlmsg_type;
+	b->err[b->n] = 0;
+	b->n++;
+	b->len += nlh->nlmsg_len;
+}
+
+int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa)
+{
+	struct xfrm_usersa_info *info;
+	const struct nlattr *a;
+	struct nlmsghdr *nlh;
+	size_t size;
+	int err;
+
+	if (type != XFRM_MSG_NEWSA && type != XFRM_MSG_UPDSA)
+		return -EINVAL;
+	err = attrs_check(sa->attrs, sa->attrs_len, &size);
+	if (err)
+		return err == -EMSGSIZE ? -EINVAL : err;
+	nlh = batch_put(b, type, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*info)) + size);
+	if (!nlh)
+		return -ENOSPC;
+	info = mnl_nlmsg_put_extra_header(nlh, sizeof(*info));
+	memcpy(info, &sa->info, sizeof(*info));
+	sa_for_each_attr(a, sa)
+	{
+		mnl_attr_put(nlh, a->nla_type, mnl_attr_get_payload_len(a),
+			     mnl_attr_get_payload(a));
+	}
+	batch_commit(b, nlh);
+	return 0;
+}
+
+int xfrm_batch_add_delsa(struct xfrm_batch *b, const struct xfrm_sa *sa)
+{
+	struct xfrm_usersa_id *id;
+	struct nlmsghdr *nlh;
+	struct xfrm_mark mark;
+	bool has_mark = xfrm_sa_mark(sa, &mark);
+	/* xfrm_user_state_lookup: ESP, AH and IPComp are found by SPI, the others by address */
+	bool by_addr = sa->info.id.proto != IPPROTO_ESP && sa->info.id.proto != IPPROTO_AH &&
+		       sa->info.id.proto != IPPROTO_COMP;
+	size_t size = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*id));
+
+	if (has_mark)
+		size += MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(mark));
+	if (by_addr)
+		size += MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(xfrm_address_t));
+	nlh = batch_put(b, XFRM_MSG_DELSA, size);
+	if (!nlh)
+		return -ENOSPC;
+	id = mnl_nlmsg_put_extra_header(nlh, sizeof(*id));
+	id->daddr = sa->info.id.daddr;
+	id->spi = sa->info.id.spi;
+	id->family = sa->info.family;
+	id->proto = sa->info.id.proto;
+	if (has_mark)
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+	if (by_addr)
+		mnl_attr_put(nlh, XFRMA_SRCADDR, sizeof(sa->info.saddr), &sa->info.saddr);
+	batch_commit(b, nlh);
+	return 0;
+}
+
+/* --- the socket ------------------------------------------------------------------------ */
+
+/* A socket buffer of at least want bytes: raised if need be, never lowered. 0 or -ENOBUFS. */
+static int sock_buf(int fd, int opt, int force_opt, int want)
+{
+	socklen_t sl = sizeof(int);
+	int have = 0, half = want / 2 + 1; /* the kernel doubles what it is given */
+
+	if (!getsockopt(fd, SOL_SOCKET, opt, &have, &sl) && have >= want)
+		return 0;
+	/* FORCE goes past [wr]mem_max (CAP_NET_ADMIN, which XFRM needs anyway) */
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &half, sizeof(half)))
+		setsockopt(fd, SOL_SOCKET, opt, &half, sizeof(half));
+	sl = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, opt, &have, &sl) || have < want)
+		return -ENOBUFS;
+	return 0;
+}
+
+int xfrm_client_open(struct xfrm_client *c, int nsfd)
+{
+	struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
+	int one = 1, fd, err;
+
+	memset(c, 0, sizeof(*c));
+	if (nsfd >= 0) {
+		fd = netns_socket(nsfd, AF_NETLINK, SOCK_RAW, NETLINK_XFRM);
+		if (fd < 0)
+			return fd;
+	} else {
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
+		if (fd < 0)
+			return -errno;
+	}
+	/* the kernel refuses a message longer than its sk_sndbuf - 32 (netlink_sendmsg) */
+	if (sock_buf(fd, SO_SNDBUF, SO_SNDBUFFORCE, XFRM_BATCH_BYTES + 32)) {
+		close(fd);
+		return -ENOBUFS;
+	}
+	/* room for a batch's acks and a dump's reads; short of it, answers_wait says ENOBUFS */
+	sock_buf(fd, SO_RCVBUF, SO_RCVBUFFORCE, RCVBUF_BYTES);
+	/* failed requests are not echoed back in their ack: they hold keys (Linux 4.2+) */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	c->nl = mnl_socket_fdopen(fd);
+	if (!c->nl) {
+		err = -errno;
+		close(fd);
+		return err ? err : -ENOMEM;
+	}
+	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		xfrm_client_close(c);
+		return err;
+	}
+	c->portid = mnl_socket_get_portid(c->nl);
+	return 0;
+}
+
+void xfrm_client_close(struct xfrm_client *c)
+{
+	if (c->nl)
+		mnl_socket_close(c->nl);
+	c->nl = NULL;
+}
+
+/* n sequence numbers for the next requests: the first. 0 is never used (libmnl: "any"). */
+static __u32 client_seq(struct xfrm_client *c, unsigned int n)
+{
+	if (c->seq > UINT32_MAX - n)
+		c->seq = 0;
+	c->seq += n;
+	return c->seq - n + 1;
+}
+
+static int client_send(struct xfrm_client *c, const void *buf, size_t len, unsigned int n)
+{
+	ssize_t ret;
+
+	ret = mnl_socket_sendto(c->nl, buf, len);
+	c->syscalls++;
+	if (ret < 0)
+		return -errno;
+	if ((size_t)ret != len)
+		return -EIO;
+	c->messages += n;
+	return 0;
+}
+
+/* --- answers --------------------------------------------------------------------------- */
+
+/*
+ * Requests sent together, numbered seq, seq + 1... and what came back for each. A request is
+ * answered by its ack (NLMSG_ERROR, error 0 or -errno), by the end of its dump (NLMSG_DONE),
+ * or, when it asked for one reply (GETSA, ALLOCSPI), by that reply. Anything else (other
+ * sequence numbers, answers to requests already answered) is not ours and is skipped.
+ */
+struct answers {
+	__u32 seq;
+	unsigned int n;
+	unsigned int pending;
+	int *err; /* per request: ANSWER_PENDING, then 0 or -errno */
+	bool dump;
+	bool reply;
+	/* data messages of ours; with reply, its result answers the request */
+	int (*fn)(const struct nlmsghdr *nlh, void *ctx);
+	void *ctx;
+};
+
+static int answers_index(const struct answers *w, const struct nlmsghdr *nlh)
+{
+	__u32 i = nlh->nlmsg_seq - w->seq;
+
+	return i < w->n && w->err[i] == ANSWER_PENDING ? (int)i : -1;
+}
+
+static void answers_set(struct answers *w, int i, int err)
+{
+	w->err[i] = err;
+	w->pending--;
+}
+
+static int answers_ctl(const struct nlmsghdr *nlh, void *data)
+{
+	struct answers *w = data;
+	int i = answers_index(w, nlh), err = 0;
+
+	switch (nlh->nlmsg_type) {
+	case NLMSG_ERROR:
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr)) {
+			errno = EBADMSG;
+			return MNL_CB_ERROR;
+		}
+		if (i < 0)
+			break;
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		answers_set(w, i, err > 0 ? -err : err); /* signs differ between subsystems */
+		break;
+	case NLMSG_DONE:
+		if (i < 0 || !w->dump)
+			break;
+		/* since 4.20 it carries the dump's error, if it broke off */
+		if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(err))
+			memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		answers_set(w, i, err > 0 ? -err : err);
+		break;
+	default: /* NOOP, OVERRUN */
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int answers_data(const struct nlmsghdr *nlh, void *data)
+{
+	struct answers *w = data;
+	int i = answers_index(w, nlh), err;
+
+	if (i < 0 || !w->fn)
+		return MNL_CB_OK;
+	err = w->fn(nlh, w->ctx);
+	if (w->reply)
+		answers_set(w, i, err);
+	return MNL_CB_OK;
+}
+
+/*
+ * One datagram from the kernel: whole messages only (a cut one would leave its request
+ * waiting forever), each to its request. 0 or -errno.
+ */
+static int answers_process(struct answers *w, const void *buf, size_t len, __u32 portid)
+{
+	static const mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_NOOP] = answers_ctl,
+		[NLMSG_ERROR] = answers_ctl,
+		[NLMSG_DONE] = answers_ctl,
+		[NLMSG_OVERRUN] = answers_ctl,
+	};
+	const struct nlmsghdr *nlh = buf;
+	int rest = (int)len;
+
+	if (len > INT32_MAX)
+		return -EMSGSIZE;
+	while (mnl_nlmsg_ok(nlh, rest))
+		nlh = mnl_nlmsg_next(nlh, &rest);
+	if (rest > 0)
+		return -EBADMSG;
+	errno = 0;
+	if (mnl_cb_run2(buf, len, 0, portid, answers_data, w, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE) <
+	    MNL_CB_STOP)
+		return errno ? -errno : -EBADMSG;
+	return 0;
+}
+
+/* Read until every request is answered; on failure, those not yet answered get its error. */
+static int answers_wait(struct xfrm_client *c, struct answers *w)
+{
+	char buf[RECV_BUF_SIZE] __attribute__((aligned(8)));
+	int err = 0;
+
+	while (w->pending) {
+		ssize_t n = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
+		size_t got = n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf);
+
+		c->syscalls++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* EAGAIN: SO_RCVTIMEO ran out; ENOBUFS: answers were dropped */
+			err = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+			break;
+		}
+		err = answers_process(w, buf, got, c->portid);
+		explicit_bzero(buf, got); /* replies and echoed requests hold keys */
+		if (err)
+			break;
+	}
+	for (unsigned int i = 0; err && i < w->n; i++)
+		if (w->err[i] == ANSWER_PENDING)
+			answers_set(w, (int)i, err);
+	return err;
+}
+
+int xfrm_client_run(struct xfrm_client *c, struct xfrm_batch *b)
+{
+	struct answers w = { .n = b->n, .err = b->err };
+	struct nlmsghdr *nlh = (struct nlmsghdr *)b->buf;
+	int rest = (int)b->len, err;
+	unsigned int i = 0;
+
+	if (!b->n)
+		return 0;
+	w.seq = client_seq(c, b->n);
+	for (; mnl_nlmsg_ok(nlh, rest) && i < b->n; i++, nlh = mnl_nlmsg_next(nlh, &rest))
+		nlh->nlmsg_seq = w.seq + i;
+	if (i != b->n || rest > 0)
+		return -EINVAL; /* not built by xfrm_batch_add_* */
+	for (i = 0; i < b->n; i++)
+		b->err[i] = ANSWER_PENDING;
+	w.pending = b->n;
+
+	err = client_send(c, b->buf, b->len, b->n);
+	if (err) {
+		for (i = 0; i < b->n; i++)
+			b->err[i] = err;
+		return err;
+	}
+	err = answers_wait(c, &w);
+	if (err)
+		return err;
+	for (i = 0; i < b->n; i++)
+		if (b->err[i])
+			return b->err[i];
+	return 0;
+}
+
+/* --- single requests ------------------------------------------------------------------- */
+
+/* Send the request in buf (one, numbered here) and wait for its answer. */
+static int client_request(struct xfrm_client *c, struct nlmsghdr *nlh, struct answers *w)
+{
+	int err, answer = ANSWER_PENDING;
+
+	nlh->nlmsg_seq = client_seq(c, 1);
+	w->seq = nlh->nlmsg_seq;
+	w->n = w->pending = 1;
+	w->err = &answer;
+	err = client_send(c, nlh, nlh->nlmsg_len, 1);
+	if (!err)
+		err = answers_wait(c, w);
+	return err ? err : answer;
+}
+
+static int get_reply(const struct nlmsghdr *nlh, void *ctx)
+{
+	if (nlh->nlmsg_type != XFRM_MSG_NEWSA)
+		return -EBADMSG;
+	return xfrm_sa_from_msg(nlh, nlh->nlmsg_len, ctx);
+}
+
+int xfrm_sa_get(struct xfrm_client *c, __u16 family, const xfrm_address_t *daddr, __be32 spi,
+		__u8 proto, const struct xfrm_mark *mark, struct xfrm_sa *out)
+{
+	char buf[MNL_NLMSG_HDRLEN + 64] __attribute__((aligned(8)));
+	struct answers w = { .reply = true, .fn = get_reply, .ctx = out };
+	struct xfrm_usersa_id *id;
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_GETSA;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	id = mnl_nlmsg_put_extra_header(nlh, sizeof(*id));
+	id->daddr = *daddr;
+	id->spi = spi;
+	id->family = family;
+	id->proto = proto;
+	if (mark && (mark->v || mark->m))
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(*mark), mark);
+	xfrm_sa_wipe(out); /* only now: daddr or mark may lie in it */
+	err = client_request(c, nlh, &w);
+	if (err)
+		xfrm_sa_wipe(out);
+	return err == -ESRCH ? -ENOENT : err;
+}
+
+struct dump_ctx {
+	xfrm_sa_fn fn;
+	void *ctx;
+	int ret; /* fn's non-zero, or why the dump could not be read: then fn is not called */
+	struct xfrm_sa sa;
+};
+
+static int dump_reply(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct dump_ctx *d = ctx;
+	int err;
+
+	/* once stopped, the rest of the dump is read all the same, and dropped */
+	if (d->ret || nlh->nlmsg_type != XFRM_MSG_NEWSA)
+		return 0;
+	err = xfrm_sa_from_msg(nlh, nlh->nlmsg_len, &d->sa);
+	d->ret = err ? err : d->fn(d->ctx, &d->sa);
+	xfrm_sa_wipe(&d->sa);
+	return 0;
+}
+
+int xfrm_sa_dump(struct xfrm_client *c, xfrm_sa_fn fn, void *ctx)
+{
+	char buf[MNL_NLMSG_HDRLEN] __attribute__((aligned(8)));
+	struct dump_ctx d;
+	struct answers w = { .dump = true, .fn = dump_reply, .ctx = &d };
+	struct nlmsghdr *nlh;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.fn = fn;
+	d.ctx = ctx;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_GETSA;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	err = client_request(c, nlh, &w);
+	xfrm_sa_wipe(&d.sa);
+	return err ? err : d.ret;
+}
+
+static int spi_reply(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct xfrm_sa *sa = ctx;
+	int err;
+
+	if (nlh->nlmsg_type != XFRM_MSG_NEWSA)
+		return -EBADMSG;
+	err = xfrm_sa_from_msg(nlh, nlh->nlmsg_len, sa);
+	return err ? err : sa->info.id.spi ? 0 : -EBADMSG;
+}
+
+int xfrm_spi_alloc(struct xfrm_client *c, const struct xfrm_sa *tmpl, __u32 min, __u32 max,
+		   __be32 *spi)
+{
+	char buf[MNL_NLMSG_HDRLEN + 512] __attribute__((aligned(8)));
+	struct xfrm_sa larval;
+	struct answers w = { .reply = true, .fn = spi_reply, .ctx = &larval };
+	const struct nlattr *if_id = xfrm_sa_attr(tmpl, XFRMA_IF_ID);
+	struct xfrm_userspi_info *sp;
+	struct xfrm_mark mark;
+	struct nlmsghdr *nlh;
+	int err;
+
+	*spi = 0;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_ALLOCSPI;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	sp = mnl_nlmsg_put_extra_header(nlh, sizeof(*sp));
+	/* what xfrm_alloc_userspi looks at; seq 0: a new larval SA, not an ACQUIRE's */
+	sp->info.family = tmpl->info.family;
+	sp->info.id.daddr = tmpl->info.id.daddr;
+	sp->info.id.proto = tmpl->info.id.proto;
+	sp->info.saddr = tmpl->info.saddr;
+	sp->info.mode = tmpl->info.mode;
+	sp->info.reqid = tmpl->info.reqid;
+	sp->min = min;
+	sp->max = max;
+	if (xfrm_sa_mark(tmpl, &mark))
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+	if (if_id && mnl_attr_get_payload_len(if_id) == sizeof(__u32))
+		mnl_attr_put_u32(nlh, XFRMA_IF_ID, mnl_attr_get_u32(if_id));
+	err = client_request(c, nlh, &w);
+	if (!err)
+		*spi = larval.info.id.spi;
+	xfrm_sa_wipe(&larval);
+	return err;
+}
