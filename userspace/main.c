@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "probe.h"
+#include "rekey_cmd.h"
 #include "trace.h"
 
 struct command {
@@ -19,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "trace", cmd_trace, "print SA events and XFRM drops as they happen" },
+	{ "rekey", cmd_rekey, "replace an SA pair's key: make-before-break, delete-add, update" },
 	{ "probe", cmd_probe, "show what this kernel lets rekeygap observe" },
 };
 

@@ -165,29 +165,56 @@ trace_stop() {
 	grep '"event":"drop"' "$1" | jq -c '{netns, spi, cause, reason, location, count}' || true
 }
 
-# traffic_start A B PACKETS RATE: sequdp from A's inner address to B's; background.
-# The receiver runs until traffic_wait stops it, not until an idle timeout: under a loaded
-# TCG a rekey window can outlast any timeout, and packets that arrive after the receiver
-# gave up would count as lost without being dropped.
-traffic_start() {
-	ip netns exec "$2" "$SEQUDP" recv --bind "$INNER_B" --port 5001 --expect "$3" \
-		--idle 600000 --timeout 600 >"$WORK/recv" &
-	RECV_PID=$!
-	wait_for_line "$WORK/recv" listening
-	ip netns exec "$1" "$SEQUDP" send --src "$INNER_A" --dst "$INNER_B" --port 5001 \
-		--count "$3" --rate "$4" >"$WORK/send" &
-	SEND_PID=$!
+# wait_pid PID SECONDS WHAT: wait for a background process, or fail saying what is stuck
+# and where (its kernel stack), rather than hang until the scenario's time limit
+wait_pid() {
+	local deadline=$((SECONDS + $2))
+	while kill -0 "$1" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "stuck: $3 (pid $1): $(tr '\0' ' ' <"/proc/$1/cmdline")"
+			cat "/proc/$1/stack" 2>/dev/null || true
+			fail "$3 did not finish within $2 s"
+		fi
+		sleep 0.2
+	done
+	wait "$1"
 }
 
-# traffic_wait: until the sender is done and what it sent had a second to arrive; LOST is
+# flow_start NAME FROM_NS FROM_IP TO_NS TO_IP PORT PACKETS RATE: sequence-numbered UDP in
+# the background; flow_wait NAME collects it. The receiver runs until flow_wait stops it,
+# not until an idle timeout: under a loaded TCG a rekey window can outlast any timeout, and
+# packets that arrive after the receiver gave up would count as lost without being dropped.
+declare -A FLOW_SEND FLOW_RECV
+flow_start() {
+	local name=$1
+	ip netns exec "$4" "$SEQUDP" recv --bind "$5" --port "$6" --expect "$7" \
+		--idle 600000 --timeout 600 >"$WORK/recv-$name" &
+	FLOW_RECV[$name]=$!
+	wait_for_line "$WORK/recv-$name" listening 20 "${FLOW_RECV[$name]}"
+	ip netns exec "$2" "$SEQUDP" send --src "$3" --dst "$5" --port "$6" \
+		--count "$7" --rate "$8" >"$WORK/send-$name" &
+	FLOW_SEND[$name]=$!
+}
+
+# flow_wait NAME: until the sender is done and what it sent had a second to arrive; LOST is
 # what the receiver did not get
-traffic_wait() {
-	wait "$SEND_PID"
+flow_wait() {
+	wait_pid "${FLOW_SEND[$1]}" 120 "the sender of flow $1"
 	sleep 1
-	kill -INT "$RECV_PID" 2>/dev/null || true
-	wait "$RECV_PID"
-	cat "$WORK/send" "$WORK/recv"
-	LOST=$(awk '/^received/ { print $6 }' "$WORK/recv" | tr -d ,)
+	kill -INT "${FLOW_RECV[$1]}" 2>/dev/null || true
+	wait "${FLOW_RECV[$1]}"
+	echo "flow $1: $(cat "$WORK/send-$1") / $(head -1 "$WORK/recv-$1")"
+	grep '^missing' "$WORK/recv-$1" || true
+	LOST=$(awk '/^received/ { print $6 }' "$WORK/recv-$1" | tr -d ,)
+}
+
+# traffic_start A B PACKETS RATE / traffic_wait: the flow from A's inner address to B's
+traffic_start() {
+	flow_start ab "$1" "$INNER_A" "$2" "$INNER_B" 5001 "$3" "$4"
+}
+
+traffic_wait() {
+	flow_wait ab
 }
 
 # drops FILE JQ_CONDITION: sum of the drop counts matching the condition
@@ -255,4 +282,37 @@ check_policy_events() {
 		"$(events "$trace" ".event==\"policy_delete\" and .netns==$ino and .dir==\"in\"")" \
 		"$([ "$3" = bpf ] && echo 1 || echo 0)"
 	check_eq "policy_flush ($4)" "$(events "$trace" ".event==\"policy_flush\" and .netns==$ino")" 1
+}
+
+# --- rekey scenarios ---
+
+# both_flows_start A B PACKETS RATE: sequdp both ways through the tunnel (ports 5001, 5002)
+both_flows_start() {
+	flow_start ab "$1" "$INNER_A" "$2" "$INNER_B" 5001 "$3" "$4"
+	flow_start ba "$2" "$INNER_B" "$1" "$INNER_A" 5002 "$3" "$4"
+}
+
+# both_flows_wait: LOST_AB and LOST_BA
+both_flows_wait() {
+	flow_wait ab
+	LOST_AB=$LOST
+	flow_wait ba
+	LOST_BA=$LOST
+}
+
+# sa_count NS: the SAs in NS
+sa_count() {
+	ip -n "$1" xfrm state | grep -c '^src ' || true
+}
+
+# sa_spis NS SRC DST: the SPIs of the SAs from SRC to DST in NS, sorted
+sa_spis() {
+	ip -n "$1" xfrm state list src "$2" dst "$3" | awk '/spi/ { print $4 }' | sort | xargs
+}
+
+# sa_settings NS: what 'ip xfrm state' says of NS's SAs but SPIs, keys and replay counters,
+# as sorted lines: equal before and after a rekey that carried every setting over
+sa_settings() {
+	ip -n "$1" xfrm state | sed -e 's/spi 0x[0-9a-f]*/spi */' -e '/aead \|enc \|auth/d' \
+		-e '/anti-replay/d' | sort
 }

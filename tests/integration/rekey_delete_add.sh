@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# rekey_delete_add: the seed's approach, DELSA + NEWSA with the same SPI and a new key, 10
+# times on the A->B pair under 2,000 packets/s each way. It loses packets: the receiver
+# already has the new key while the sender still uses the old one, and each side has a
+# moment with no SA at all. rekeygap must report exactly the packets the receiver did not
+# get (ground truth), and the B->A direction, not rekeyed, must lose nothing.
+#
+#   netns A  ==== ESP A->B spi 0x1000 (delete-add x10) ====>  netns B
+#            <=== ESP B->A spi 0x2000 ========================
+#   (topology: esp_pair in lib.sh)
+source "$(dirname "$0")/lib.sh"
+
+REKEYS=10 RATE=2000 PACKETS=10000
+A="$NS_PREFIX-a" B="$NS_PREFIX-b"
+
+esp_pair "$A" "$B" 0x1000 0x2000
+before=$(sa_settings "$A")
+both_flows_start "$A" "$B" "$PACKETS" "$RATE"
+sleep 1
+"$REKEYGAP" rekey --json --strategy delete-add --count "$REKEYS" --interval 200 \
+	--from-netns "$A" --to-netns "$B" --src "$OUTER_A" --dst "$OUTER_B" >"$WORK/rekey" ||
+	fail "rekey exited $?: $(tail -2 "$WORK/rekey")"
+both_flows_wait
+tail -1 "$WORK/rekey"
+
+check_ge "packets lost A->B" "$LOST_AB" 1
+check_eq "packets lost B->A" "$LOST_BA" 0
+check_eq "rekeys done" "$(jq -s '[.[] | select(.event=="rekey" and .ok)] | length' "$WORK/rekey")" "$REKEYS"
+check_eq "SPI kept" "$(jq -r 'select(.event=="rekey") | .new_spi' "$WORK/rekey" | sort -u)" 0x00001000
+lost=$(jq -r 'select(.event=="summary") | .lost' "$WORK/rekey")
+[ "$lost" != null ] || fail "rekeygap could not observe losses here: $(tail -1 "$WORK/rekey")"
+check_eq "losses rekeygap reports = packets the receiver did not get" "$lost" "$LOST_AB"
+check_eq "SA settings in A unchanged" "$(sa_settings "$A")" "$before"
+check_eq "SAs left in A" "$(sa_count "$A")" 2

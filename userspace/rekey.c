@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The rekey engine (include/rekey.h): strategies as sequences of netlink batches. Each batch
+ * is one sendmsg; requests go in one batch only when the failure of one cannot make another
+ * harmful (the kernel runs every message of a batch, whatever the earlier ones returned).
+ */
+#include "rekey.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "netns.h"
+#include "xfrm_client.h"
+
+#define PENDING_MAX 64 /* old SAs waiting for their deletion, per side */
+#define SPI_TRIES 8
+#define SPI_MIN 0x100 /* 1-255 are reserved (RFC 4303) */
+#define KEY_MAX 512
+/* entering a namespace takes CAP_SYS_ADMIN, XFRM netlink CAP_NET_ADMIN */
+#define PRIVILEGE_HINT(ret) \
+	((ret) == -EPERM || (ret) == -EACCES ? " (needs root: CAP_NET_ADMIN and CAP_SYS_ADMIN)" : "")
+
+struct pending_delete {
+	__u64 due_ns;
+	struct xfrm_sa sa;
+};
+
+struct rekey_side {
+	bool present;
+	char name[64]; /* for messages */
+	struct xfrm_client c;
+	struct xfrm_sa sa; /* the current SA, keys included */
+	/* replaced SAs, oldest first: all wait the same time, so the due ones are a prefix */
+	struct pending_delete pending[PENDING_MAX];
+	int n_pending;
+};
+
+struct rekey {
+	struct rekey_target target;
+	struct rekey_side out, in;
+	struct xfrm_batch batch;
+};
+
+static const char *const strategy_names[] = {
+	[REKEY_DELETE_ADD] = "delete-add",
+	[REKEY_MAKE_BEFORE_BREAK] = "make-before-break",
+	[REKEY_UPDATE] = "update",
+};
+
+const char *rekey_strategy_name(enum rekey_strategy s)
+{
+	return s >= REKEY_DELETE_ADD && s <= REKEY_UPDATE ? strategy_names[s] : "?";
+}
+
+int rekey_strategy_parse(const char *name, enum rekey_strategy *s)
+{
+	for (int i = REKEY_DELETE_ADD; i <= REKEY_UPDATE; i++) {
+		if (!strcmp(name, strategy_names[i])) {
+			*s = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* ---- finding the SA ---- */
+
+struct sa_search {
+	const struct rekey_target *t;
+	struct xfrm_sa *found;
+	int n;
+	char spis[128]; /* of every match, for the "several SAs" message */
+};
+
+static int match_sa(void *ctx, const struct xfrm_sa *sa)
+{
+	struct sa_search *s = ctx;
+	const struct xfrm_usersa_info *i = &sa->info;
+	size_t alen = s->t->family == AF_INET ? 4 : 16;
+	char spi[SPI_STRLEN];
+	size_t used = strlen(s->spis);
+
+	if (i->family != s->t->family || i->id.proto != IPPROTO_ESP ||
+	    memcmp(&i->saddr, &s->t->saddr, alen) || memcmp(&i->id.daddr, &s->t->daddr, alen) ||
+	    (s->t->spi && i->id.spi != s->t->spi))
+		return 0;
+	if (!s->n++)
+		*s->found = *sa;
+	snprintf(s->spis + used, sizeof(s->spis) - used, "%s%s", used ? ", " : "",
+		 spi_format(i->id.spi, spi));
+	return 0;
+}
+
+static int open_side(struct rekey_side *side, const char *netns, const struct rekey_target *t,
+		     char *err, size_t errlen)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct sa_search s = { .t = t, .found = &side->sa };
+	int nsfd = -1, ret;
+	__u32 inum;
+
+	snprintf(side->name, sizeof(side->name), "%s", netns ? netns : "this namespace");
+	if (netns) {
+		ret = netns_open(netns, &nsfd, &inum);
+		if (ret == -ENOENT) {
+			snprintf(err, errlen, "no network namespace '%s'", netns);
+			return ret;
+		}
+		if (ret) {
+			snprintf(err, errlen, "cannot open network namespace '%s': %s%s", netns,
+				 strerror(-ret), PRIVILEGE_HINT(ret));
+			return ret;
+		}
+	}
+	ret = xfrm_client_open(&side->c, nsfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (ret) {
+		snprintf(err, errlen, "XFRM netlink in %s: %s%s", side->name, strerror(-ret),
+			 PRIVILEGE_HINT(ret));
+		return ret;
+	}
+	ret = xfrm_sa_dump(&side->c, match_sa, &s);
+	if (ret) {
+		snprintf(err, errlen, "cannot list the SAs in %s: %s%s", side->name,
+			 strerror(-ret), PRIVILEGE_HINT(ret));
+		return ret;
+	}
+	addr_format(t->family, &t->saddr, src, sizeof(src));
+	addr_format(t->family, &t->daddr, dst, sizeof(dst));
+	if (!s.n) {
+		char spi[SPI_STRLEN];
+
+		snprintf(err, errlen, "no ESP SA from %s to %s%s%s in %s", src, dst,
+			 t->spi ? " with spi " : "", t->spi ? spi_format(t->spi, spi) : "",
+			 side->name);
+		return -ENOENT;
+	}
+	if (s.n > 1) {
+		snprintf(err, errlen, "%d ESP SAs from %s to %s in %s (spi %s): choose one with --spi",
+			 s.n, src, dst, side->name, s.spis);
+		return -EEXIST;
+	}
+	side->present = true;
+	return 0;
+}
+
+int rekey_open(struct rekey **rkp, const char *out_netns, const char *in_netns,
+	       const struct rekey_target *target, char *err, size_t errlen)
+{
+	struct rekey *rk = calloc(1, sizeof(*rk));
+	int ret = 0;
+
+	if (!rk) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rk->target = *target;
+	if (out_netns || !in_netns)
+		ret = open_side(&rk->out, out_netns, target, err, errlen);
+	if (!ret && in_netns)
+		ret = open_side(&rk->in, in_netns, target, err, errlen);
+	if (!ret && rk->out.present && rk->in.present &&
+	    rk->out.sa.info.id.spi != rk->in.sa.info.id.spi) {
+		char a[SPI_STRLEN], b[SPI_STRLEN];
+
+		snprintf(err, errlen, "the SAs do not pair up: spi %s in %s, %s in %s",
+			 spi_format(rk->out.sa.info.id.spi, a), rk->out.name,
+			 spi_format(rk->in.sa.info.id.spi, b), rk->in.name);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		rekey_close(rk);
+		return ret;
+	}
+	*rkp = rk;
+	return 0;
+}
+
+/* ---- one batch ---- */
+
+static const char *msg_name(__u16 type)
+{
+	return type == XFRM_MSG_NEWSA ? "NEWSA" : type == XFRM_MSG_DELSA ? "DELSA" :
+	       type == XFRM_MSG_UPDSA ? "UPDSA" : "request";
+}
+
+/* Run the batch on side; on error, say which request failed and why. */
+static int run_batch(struct rekey *rk, struct rekey_side *side, char *err, size_t errlen)
+{
+	int ret = xfrm_client_run(&side->c, &rk->batch);
+
+	if (ret) {
+		for (unsigned int i = 0; i < rk->batch.n; i++) {
+			if (rk->batch.err[i]) {
+				snprintf(err, errlen, "%s in %s: %s", msg_name(rk->batch.type[i]),
+					 side->name, strerror(-rk->batch.err[i]));
+				break;
+			}
+		}
+	}
+	return ret;
+}
+
+static void batch_reset(struct rekey *rk)
+{
+	xfrm_batch_wipe(&rk->batch);
+}
+
+/* ---- strategies ---- */
+
+static void undo_add(struct rekey *rk, struct rekey_side *side, const struct xfrm_sa *sa);
+
+static int make_key(const struct rekey_options *opt, const struct xfrm_sa *sa, __u8 *key,
+		    size_t *len, char *err, size_t errlen)
+{
+	char algs[128];
+	int ret = xfrm_sa_key_len(sa, len);
+
+	if (ret || *len > KEY_MAX) {
+		xfrm_sa_describe_algs(sa, algs, sizeof(algs));
+		snprintf(err, errlen, "cannot size a key for %s", algs);
+		return ret ? ret : -EINVAL;
+	}
+	if (opt->key) {
+		if (opt->key_len != *len) {
+			xfrm_sa_describe_algs(sa, algs, sizeof(algs));
+			snprintf(err, errlen, "the key is %zu bytes; %s takes %zu", opt->key_len,
+				 algs, *len);
+			return -EINVAL;
+		}
+		memcpy(key, opt->key, *len);
+		return 0;
+	}
+	if (getrandom(key, *len, 0) != (ssize_t)*len) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static struct rekey_side *sides(struct rekey *rk, int i)
+{
+	/* the receiver first: it must accept the new key or SPI before the sender uses it */
+	struct rekey_side *order[] = { &rk->in, &rk->out };
+
+	return order[i]->present ? order[i] : NULL;
+}
+
+/* DELSA + NEWSA of the same SPI, one batch per side. A failed NEWSA puts the old SA back. */
+static int delete_add(struct rekey *rk, const __u8 *key, size_t key_len, struct rekey_report *rep,
+		      char *err, size_t errlen)
+{
+	struct xfrm_sa *fresh = malloc(sizeof(*fresh));
+	int ret = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	for (int i = 0; i < 2 && !ret; i++) {
+		struct rekey_side *side = sides(rk, i);
+
+		if (!side)
+			continue;
+		ret = xfrm_sa_rekeyed(&side->sa, side->sa.info.id.spi, key, key_len, fresh);
+		if (ret) {
+			snprintf(err, errlen, "cannot build the new SA: %s", strerror(-ret));
+			break;
+		}
+		batch_reset(rk);
+		xfrm_batch_add_delsa(&rk->batch, &side->sa);
+		xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, fresh);
+		ret = run_batch(rk, side, err, errlen);
+		if (ret && !rk->batch.err[0]) { /* deleted, not replaced: put it back */
+			batch_reset(rk);
+			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, &side->sa);
+			xfrm_client_run(&side->c, &rk->batch);
+		} else if (ret && !rk->batch.err[1]) { /* someone else deleted it: so be it */
+			undo_add(rk, side, fresh);
+			snprintf(err, errlen, "the SA in %s was deleted by someone else during the rekey",
+				 side->name);
+		} else if (!ret) {
+			xfrm_sa_wipe(&side->sa);
+			side->sa = *fresh;
+		}
+	}
+	rep->new_spi = rep->old_spi;
+	rep->key_changed = ret ? -1 : 1;
+	xfrm_sa_wipe(fresh);
+	free(fresh);
+	return ret;
+}
+
+static int random_spi(__be32 *spi)
+{
+	__u32 v;
+
+	do {
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			return -errno;
+	} while (v < SPI_MIN);
+	*spi = htonl(v);
+	return 0;
+}
+
+/* The side's replaced SAs whose time is over (all with flush) join the batch. How many. */
+static int add_due_deletes(struct rekey *rk, struct rekey_side *side, __u64 now, bool flush)
+{
+	int k = 0;
+
+	while (k < side->n_pending && rk->batch.n < XFRM_BATCH_MAX &&
+	       (flush || side->pending[k].due_ns <= now))
+		xfrm_batch_add_delsa(&rk->batch, &side->pending[k++].sa);
+	return k;
+}
+
+/*
+ * The first k pending deletions went out as requests first_req.. of the batch: forget them
+ * (an SA gone already counts as deleted).
+ */
+static int forget_deletes(struct rekey *rk, struct rekey_side *side, int k, unsigned int first_req,
+			  char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (int i = 0; i < k; i++) {
+		int e = rk->batch.err[first_req + i];
+
+		if (e && e != -ESRCH && e != -ENOENT && !ret) {
+			ret = e;
+			snprintf(err, errlen, "DELSA of a replaced SA in %s: %s", side->name,
+				 strerror(-e));
+		}
+		xfrm_sa_wipe(&side->pending[i].sa);
+	}
+	memmove(side->pending, side->pending + k, (side->n_pending - k) * sizeof(side->pending[0]));
+	side->n_pending -= k;
+	return ret;
+}
+
+static int expire_side(struct rekey *rk, struct rekey_side *side, bool flush, char *err,
+		       size_t errlen)
+{
+	int k, ret;
+
+	if (!side->present || !side->n_pending)
+		return 0;
+	batch_reset(rk);
+	k = add_due_deletes(rk, side, monotonic_ns(), flush);
+	if (!k)
+		return 0;
+	xfrm_client_run(&side->c, &rk->batch);
+	ret = forget_deletes(rk, side, k, 0, err, errlen);
+	batch_reset(rk);
+	return ret;
+}
+
+int rekey_expire_grace(struct rekey *rk, bool flush, char *err, size_t errlen)
+{
+	int ret = expire_side(rk, &rk->out, flush, err, errlen);
+	int ret2 = expire_side(rk, &rk->in, flush, err, errlen);
+
+	return ret ? ret : ret2;
+}
+
+/* Keep a replaced SA until due_ns; the oldest goes now if the list is full. */
+static void defer_delete(struct rekey *rk, struct rekey_side *side, __u64 due_ns, char *err,
+			 size_t errlen)
+{
+	if (side->n_pending == PENDING_MAX) {
+		batch_reset(rk);
+		xfrm_batch_add_delsa(&rk->batch, &side->pending[0].sa);
+		xfrm_client_run(&side->c, &rk->batch);
+		forget_deletes(rk, side, 1, 0, err, errlen);
+	}
+	side->pending[side->n_pending].due_ns = due_ns;
+	side->pending[side->n_pending++].sa = side->sa;
+}
+
+/* Remove an SA we just added (a later step failed), as one request. */
+static void undo_add(struct rekey *rk, struct rekey_side *side, const struct xfrm_sa *sa)
+{
+	batch_reset(rk);
+	xfrm_batch_add_delsa(&rk->batch, sa);
+	xfrm_client_run(&side->c, &rk->batch);
+}
+
+/*
+ * New SPI: NEWSA on the receiver, NEWSA on the sender, and only once both succeeded are the
+ * old SAs queued for deletion (in one batch a failed NEWSA would not stop a DELSA). Due
+ * deletions of SAs replaced earlier ride in the same batches: they are independent requests.
+ */
+static int make_before_break(struct rekey *rk, const struct rekey_options *opt, const __u8 *key,
+			     size_t key_len, struct rekey_report *rep, char *err, size_t errlen)
+{
+	struct xfrm_sa *in_new = malloc(sizeof(*in_new)), *out_new = malloc(sizeof(*out_new));
+	bool in = rk->in.present, out = rk->out.present;
+	int ret = -ENOMEM, k = 0;
+	__be32 spi = 0;
+
+	if (!in_new || !out_new)
+		goto out;
+	for (int tries = 0; tries < SPI_TRIES; tries++) {
+		ret = tries || !opt->new_spi ? random_spi(&spi) : (spi = opt->new_spi, 0);
+		if (ret)
+			goto out;
+		if (in) {
+			ret = xfrm_sa_rekeyed(&rk->in.sa, spi, key, key_len, in_new);
+			if (ret)
+				break;
+			batch_reset(rk);
+			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, in_new);
+			k = add_due_deletes(rk, &rk->in, monotonic_ns(), false);
+			xfrm_client_run(&rk->in.c, &rk->batch);
+			ret = rk->batch.err[0];
+			/* old inbound SAs going is independent of the new one arriving */
+			forget_deletes(rk, &rk->in, k, 1, err, errlen);
+			if (ret == -EEXIST) { /* the SPI is taken on the receiver: another */
+				rep->spi_retries++;
+				continue;
+			}
+			if (ret) {
+				snprintf(err, errlen, "NEWSA in %s: %s", rk->in.name, strerror(-ret));
+				goto out;
+			}
+		}
+		if (out) {
+			ret = xfrm_sa_rekeyed(&rk->out.sa, spi, key, key_len, out_new);
+			if (ret)
+				break;
+			batch_reset(rk);
+			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, out_new);
+			k = add_due_deletes(rk, &rk->out, monotonic_ns(), false);
+			xfrm_client_run(&rk->out.c, &rk->batch);
+			ret = rk->batch.err[0];
+			forget_deletes(rk, &rk->out, k, 1, err, errlen);
+			if (ret && ret != -EEXIST)
+				snprintf(err, errlen, "NEWSA in %s: %s", rk->out.name, strerror(-ret));
+			if (ret == -EEXIST) { /* taken on the sender: undo, another SPI */
+				if (in)
+					undo_add(rk, &rk->in, in_new);
+				rep->spi_retries++;
+				continue;
+			}
+			if (ret)
+				goto out_undo_in;
+		}
+		break;
+	}
+	if (ret == -EEXIST) {
+		snprintf(err, errlen, "no free SPI after %d tries", SPI_TRIES);
+		goto out;
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot build the new SA: %s", strerror(-ret));
+		goto out;
+	}
+
+	/*
+	 * New packets take the new SA now (adding it made the old one's bundles stale), but one
+	 * that looked its route up just before may still be on its way out through the old SA:
+	 * the old outbound goes after the drain time, the old inbound after the grace time.
+	 */
+	if (out) {
+		defer_delete(rk, &rk->out, monotonic_ns() + opt->drain_ns, err, errlen);
+		rk->out.sa = *out_new;
+	}
+	if (in) {
+		defer_delete(rk, &rk->in, monotonic_ns() + opt->grace_ns, err, errlen);
+		rk->in.sa = *in_new;
+	}
+	rep->new_spi = spi;
+	rep->key_changed = 1;
+	goto out;
+
+out_undo_in:
+	if (in)
+		undo_add(rk, &rk->in, in_new);
+out:
+	if (in_new)
+		xfrm_sa_wipe(in_new);
+	if (out_new)
+		xfrm_sa_wipe(out_new);
+	free(in_new);
+	free(out_new);
+	batch_reset(rk);
+	return ret;
+}
+
+/* UPDSA with a new key on each side, then read back: did the key change? */
+static int update(struct rekey *rk, const __u8 *key, size_t key_len, struct rekey_report *rep,
+		  char *err, size_t errlen)
+{
+	struct xfrm_sa *fresh = malloc(sizeof(*fresh)), *now = malloc(sizeof(*now));
+	int ret = fresh && now ? 0 : -ENOMEM;
+
+	rep->new_spi = rep->old_spi;
+	rep->key_changed = 0;
+	for (int i = 0; i < 2 && !ret; i++) {
+		struct rekey_side *side = sides(rk, i);
+		struct xfrm_mark mark = {};
+
+		if (!side)
+			continue;
+		ret = xfrm_sa_rekeyed(&side->sa, side->sa.info.id.spi, key, key_len, fresh);
+		if (ret) {
+			snprintf(err, errlen, "cannot build the new SA: %s", strerror(-ret));
+			break;
+		}
+		batch_reset(rk);
+		xfrm_batch_add_sa(&rk->batch, XFRM_MSG_UPDSA, fresh);
+		ret = run_batch(rk, side, err, errlen);
+		if (ret)
+			break;
+		xfrm_sa_mark(&side->sa, &mark);
+		ret = xfrm_sa_get(&side->c, side->sa.info.family, &side->sa.info.id.daddr,
+				  side->sa.info.id.spi, IPPROTO_ESP, &mark, now);
+		if (ret) {
+			snprintf(err, errlen, "GETSA in %s after UPDSA: %s", side->name, strerror(-ret));
+			break;
+		}
+		if (!xfrm_sa_same_key(now, &side->sa))
+			rep->key_changed = 1;
+		xfrm_sa_wipe(&side->sa);
+		side->sa = *now;
+	}
+	if (fresh)
+		xfrm_sa_wipe(fresh);
+	if (now)
+		xfrm_sa_wipe(now);
+	free(fresh);
+	free(now);
+	batch_reset(rk);
+	return ret;
+}
+
+int rekey_check(struct rekey *rk, const struct rekey_options *opt, char *err, size_t errlen)
+{
+	const struct xfrm_sa *any = rk->in.present ? &rk->in.sa : &rk->out.sa;
+	__u8 key[KEY_MAX];
+	size_t len;
+	int ret = make_key(opt, any, key, &len, err, errlen);
+
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
+
+int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_report *rep,
+	      char *err, size_t errlen)
+{
+	const struct xfrm_sa *any = rk->in.present ? &rk->in.sa : &rk->out.sa;
+	__u64 msgs = rk->in.c.messages + rk->out.c.messages;
+	__u64 calls = rk->in.c.syscalls + rk->out.c.syscalls;
+	__u8 key[KEY_MAX];
+	size_t key_len;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->old_spi = any->info.id.spi;
+	rep->key_changed = -1;
+	ret = make_key(opt, any, key, &key_len, err, errlen);
+	if (ret)
+		return ret;
+	rep->start_ns = monotonic_ns();
+	switch (opt->strategy) {
+	case REKEY_DELETE_ADD:
+		ret = delete_add(rk, key, key_len, rep, err, errlen);
+		break;
+	case REKEY_MAKE_BEFORE_BREAK:
+		ret = make_before_break(rk, opt, key, key_len, rep, err, errlen);
+		break;
+	case REKEY_UPDATE:
+		ret = update(rk, key, key_len, rep, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown strategy");
+		ret = -EINVAL;
+	}
+	rep->end_ns = monotonic_ns();
+	explicit_bzero(key, sizeof(key));
+	rep->messages = (__u32)(rk->in.c.messages + rk->out.c.messages - msgs);
+	rep->syscalls = (__u32)(rk->in.c.syscalls + rk->out.c.syscalls - calls);
+	return ret;
+}
+
+void rekey_close(struct rekey *rk)
+{
+	char err[256];
+
+	if (!rk)
+		return;
+	rekey_expire_grace(rk, true, err, sizeof(err));
+	for (int i = 0; i < rk->in.n_pending; i++)
+		xfrm_sa_wipe(&rk->in.pending[i].sa);
+	for (int i = 0; i < rk->out.n_pending; i++)
+		xfrm_sa_wipe(&rk->out.pending[i].sa);
+	xfrm_sa_wipe(&rk->in.sa);
+	xfrm_sa_wipe(&rk->out.sa);
+	if (rk->in.c.nl)
+		xfrm_client_close(&rk->in.c);
+	if (rk->out.c.nl)
+		xfrm_client_close(&rk->out.c);
+	xfrm_batch_wipe(&rk->batch);
+	free(rk);
+}

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * 'rekeygap rekey': replace an SA pair's key by a chosen strategy, N times, and say what
+ * each rekey cost (netlink messages, system calls, time) and, where BPF can watch, how many
+ * packets it lost.
+ */
+#include "rekey_cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "netns.h"
+#include "rekey.h"
+#include "trace_output.h"
+#include "tracer.h"
+
+#define KEY_FILE_MAX 512
+#define DROP_SETTLE_MS 300 /* after the last rekey: drops of packets still in flight */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ns(__u64 ns)
+{
+	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
+
+	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* A key as hex text (ip-xfrm style, optional 0x, whitespace ignored); '-' is stdin. */
+static int read_key_file(const char *path, __u8 *key, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	int c, nibble = -1, ret = 0;
+	bool prefix_ok = true;
+
+	*len = 0;
+	if (!f)
+		return -errno;
+	setvbuf(f, NULL, _IONBF, 0); /* no stdio copy of the key to wipe */
+	while ((c = fgetc(f)) != EOF) {
+		if (isspace(c))
+			continue;
+		if (prefix_ok && c == '0') {
+			int x = fgetc(f);
+
+			prefix_ok = false;
+			if (x == 'x' || x == 'X')
+				continue;
+			if (x != EOF)
+				ungetc(x, f);
+		}
+		prefix_ok = false;
+		if (!isxdigit(c) || *len == KEY_FILE_MAX) {
+			ret = -EINVAL;
+			break;
+		}
+		c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+		if (nibble < 0) {
+			nibble = c;
+		} else {
+			key[(*len)++] = (__u8)(nibble << 4 | c);
+			nibble = -1;
+		}
+	}
+	if (nibble >= 0 || !*len)
+		ret = -EINVAL;
+	if (f != stdin)
+		fclose(f);
+	return ret;
+}
+
+/* ---- losses, from the BPF drop counters of the namespaces involved ---- */
+
+struct loss_count {
+	__u32 netns[2];
+	__u64 by_cause[DROP_CAUSE_MAX];
+};
+
+static void add_drop(void *ctx, const struct drop_key *k, const struct drop_value *v)
+{
+	struct loss_count *l = ctx;
+
+	if ((k->netns == l->netns[0] || k->netns == l->netns[1]) && k->cause < DROP_CAUSE_MAX)
+		l->by_cause[k->cause] += v->count;
+}
+
+static void count_losses(struct tracer *t, struct loss_count *l)
+{
+	memset(l->by_cause, 0, sizeof(l->by_cause));
+	tracer_drops_foreach(t, add_drop, l);
+}
+
+static __u64 losses_since(const struct loss_count *now, const struct loss_count *before,
+			  char *causes, size_t len)
+{
+	__u64 total = 0;
+	size_t used = 0;
+
+	causes[0] = '\0';
+	for (int c = 0; c < DROP_CAUSE_MAX; c++) {
+		__u64 n = now->by_cause[c] - before->by_cause[c];
+
+		if (!n)
+			continue;
+		total += n;
+		used += snprintf(causes + used, len > used ? len - used : 0, "%s\"%s\":%" PRIu64,
+				 used ? "," : "", drop_cause_name(c), (uint64_t)n);
+	}
+	return total;
+}
+
+/* ---- output ---- */
+
+static void print_rekey(bool json, int n, enum rekey_strategy s, const struct rekey_report *r,
+			int ret, const char *err)
+{
+	char old[SPI_STRLEN], new[SPI_STRLEN];
+	double us = (r->end_ns - r->start_ns) / 1e3;
+
+	spi_format(r->old_spi, old);
+	spi_format(r->new_spi, new);
+	if (json) {
+		printf("{\"event\":\"rekey\",\"n\":%d,\"strategy\":\"%s\",\"ok\":%s,\"old_spi\":\"%s\","
+		       "\"new_spi\":\"%s\",\"messages\":%u,\"syscalls\":%u,\"duration_ns\":%" PRIu64
+		       ",\"key_changed\":%s,\"spi_retries\":%d",
+		       n, rekey_strategy_name(s), ret ? "false" : "true", old, ret ? old : new,
+		       r->messages, r->syscalls, (uint64_t)(r->end_ns - r->start_ns),
+		       r->key_changed < 0 ? "null" : r->key_changed ? "true" : "false",
+		       r->spi_retries);
+		if (ret)
+			printf(",\"error\":\"%s\"", err);
+		printf("}\n");
+	} else if (ret) {
+		printf("rekey %d: %s failed: %s\n", n, rekey_strategy_name(s), err);
+	} else {
+		printf("rekey %d: %s spi %s -> %s, %u netlink messages, %u syscalls, %.0f us%s\n", n,
+		       rekey_strategy_name(s), old, new, r->messages, r->syscalls, us,
+		       r->key_changed == 0 ? ", key NOT changed (the kernel kept the old one)" : "");
+	}
+	fflush(stdout);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct summary {
+	int done, failed, key_unchanged;
+	__u64 messages, syscalls;
+	__u64 *durations; /* of the successful ones */
+};
+
+static void print_summary(bool json, enum rekey_strategy s, struct summary *sm,
+			  const struct loss_count *before, const struct loss_count *after,
+			  const char *blind)
+{
+	char causes[256] = "";
+	__u64 lost = 0, median = 0, max = 0;
+	int ok = sm->done - sm->failed;
+
+	if (ok) {
+		qsort(sm->durations, ok, sizeof(__u64), cmp_u64);
+		median = sm->durations[ok / 2];
+		max = sm->durations[ok - 1];
+	}
+	if (after)
+		lost = losses_since(after, before, causes, sizeof(causes));
+	if (json) {
+		printf("{\"event\":\"summary\",\"strategy\":\"%s\",\"rekeys\":%d,\"failed\":%d,"
+		       "\"messages_per_rekey\":%.2f,\"syscalls_per_rekey\":%.2f,"
+		       "\"median_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"key_unchanged\":%d,",
+		       rekey_strategy_name(s), sm->done, sm->failed,
+		       sm->done ? (double)sm->messages / sm->done : 0,
+		       sm->done ? (double)sm->syscalls / sm->done : 0, (uint64_t)median,
+		       (uint64_t)max, sm->key_unchanged);
+		if (after)
+			printf("\"lost\":%" PRIu64 ",\"lost_by_cause\":{%s}}\n", (uint64_t)lost, causes);
+		else
+			printf("\"lost\":null,\"unobserved\":\"%s\"}\n", blind);
+	} else {
+		printf("%d rekeys (%s), %d failed; per rekey %.1f netlink messages, %.1f syscalls, "
+		       "median %.0f us, max %.0f us\n",
+		       sm->done, rekey_strategy_name(s), sm->failed,
+		       sm->done ? (double)sm->messages / sm->done : 0,
+		       sm->done ? (double)sm->syscalls / sm->done : 0, median / 1e3, max / 1e3);
+		if (sm->key_unchanged)
+			printf("%d of them left the key as it was: UPDSA does not change a valid SA's "
+			       "keys\n", sm->key_unchanged);
+		if (after)
+			printf("packets lost during the rekeys: %" PRIu64 "%s%s%s\n", (uint64_t)lost,
+			       *causes ? " {" : "", causes, *causes ? "}" : "");
+		else
+			printf("packets lost: not observed (%s)\n", blind);
+	}
+}
+
+static const char rekey_usage[] =
+	"Usage: rekeygap rekey --from-netns A --to-netns B --src IP --dst IP [OPTIONS]\n"
+	"       rekeygap rekey --netns A --dir in|out --src IP --dst IP [OPTIONS]\n"
+	"\n"
+	"Replace the key of the ESP SA from --src to --dst: the outbound SA in the sender's\n"
+	"namespace (--from-netns) and the inbound one in the receiver's (--to-netns), or one\n"
+	"SA alone (--netns, --dir) when the peer is elsewhere. Everything but SPI and key is\n"
+	"carried over. One line per rekey, then a summary with the packets lost, counted by\n"
+	"BPF at the kernel's drop points (when this kernel allows it).\n"
+	"\n"
+	"  -s, --strategy S      make-before-break (default): new SPI, receiver first, old\n"
+	"                        inbound SA removed after --grace: loses nothing;\n"
+	"                        delete-add: DELSA + NEWSA with the same SPI: loses packets;\n"
+	"                        update: UPDSA with a new key: the kernel keeps the old key\n"
+	"      --from-netns A    the sender's namespace (ip netns name or path)\n"
+	"      --to-netns B      the receiver's namespace\n"
+	"      --netns A --dir D one SA only: D is in or out\n"
+	"      --src IP --dst IP the SA's (outer) addresses\n"
+	"      --spi SPI         which SA, when several go from --src to --dst\n"
+	"      --new-spi SPI     make-before-break: the new SPI to try first (default: random;\n"
+	"                        a taken SPI is replaced by a random one)\n"
+	"  -n, --count N         rekeys to do (default 1)\n"
+	"  -i, --interval T      between rekeys (default 1000ms; a bare number is ms)\n"
+	"  -g, --grace T         make-before-break: old inbound SA kept (default 1000ms)\n"
+	"      --drain T         make-before-break: old outbound SA kept, for packets already\n"
+	"                        routed to it (default 500ms)\n"
+	"  -k, --key-file FILE   the new key in hex (- for stdin); default: random, from\n"
+	"                        getrandom(2), sized for the SA's algorithms. Never printed.\n"
+	"  -j, --json            one JSON object per line\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"Examples:\n"
+	"  rekeygap rekey --from-netns gw1 --to-netns gw2 --src 192.0.2.1 --dst 192.0.2.2\n"
+	"  rekeygap rekey --strategy delete-add --count 10 --interval 200 \\\n"
+	"      --from-netns gw1 --to-netns gw2 --src 192.0.2.1 --dst 192.0.2.2\n";
+
+struct rekey_args {
+	const char *from, *to, *netns, *dir, *src, *dst, *key_file;
+	struct rekey_target target;
+	struct rekey_options opt;
+	__u32 count;
+	__u64 interval_ns;
+	bool json;
+};
+
+static int parse_args(int argc, char **argv, struct rekey_args *a)
+{
+	static const struct option opts[] = {
+		{ "strategy", required_argument, NULL, 's' },
+		{ "from-netns", required_argument, NULL, 'F' },
+		{ "to-netns", required_argument, NULL, 'T' },
+		{ "netns", required_argument, NULL, 'N' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ "src", required_argument, NULL, 'S' },
+		{ "dst", required_argument, NULL, 'd' },
+		{ "spi", required_argument, NULL, 'p' },
+		{ "new-spi", required_argument, NULL, 'P' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "drain", required_argument, NULL, 'R' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	__u16 dst_family;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:n:i:g:k:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (rekey_strategy_parse(optarg, &a->opt.strategy)) {
+				cli_error("rekey: unknown --strategy '%s' (make-before-break, "
+					  "delete-add or update)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F': a->from = optarg; break;
+		case 'T': a->to = optarg; break;
+		case 'N': a->netns = optarg; break;
+		case 'D':
+			if (strcmp(optarg, "in") && strcmp(optarg, "out")) {
+				cli_error("rekey: --dir is in or out, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			a->dir = optarg;
+			break;
+		case 'S': a->src = optarg; break;
+		case 'd': a->dst = optarg; break;
+		case 'p':
+			if (spi_parse(optarg, &a->target.spi)) {
+				cli_error("rekey: bad --spi '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'P':
+			if (spi_parse(optarg, &a->opt.new_spi) || ntohl(a->opt.new_spi) < 256) {
+				cli_error("rekey: bad --new-spi '%s' (256 or more)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (cli_parse_u32(optarg, 1, 1000000, &a->count)) {
+				cli_error("rekey: bad --count '%s' (1 to 1000000)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			if (cli_parse_duration(optarg, NSEC_PER_MSEC, &a->interval_ns)) {
+				cli_error("rekey: bad --interval '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'g':
+			if (cli_parse_duration(optarg, NSEC_PER_MSEC, &a->opt.grace_ns)) {
+				cli_error("rekey: bad --grace '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'R':
+			if (cli_parse_duration(optarg, NSEC_PER_MSEC, &a->opt.drain_ns)) {
+				cli_error("rekey: bad --drain '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k': a->key_file = optarg; break;
+		case 'j': a->json = true; break;
+		case 'h':
+			fputs(rekey_usage, stdout);
+			return -1;
+		default:
+			fputs(rekey_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("rekey: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (a->netns ? (a->from || a->to || !a->dir) : (!a->from || !a->to || a->dir)) {
+		cli_error("rekey: give --from-netns and --to-netns, or --netns and --dir");
+		return EXIT_USAGE;
+	}
+	if (!a->src || !a->dst) {
+		cli_error("rekey: --src and --dst are needed (the SA's addresses)");
+		return EXIT_USAGE;
+	}
+	if (addr_parse(a->src, &a->target.family, &a->target.saddr) ||
+	    addr_parse(a->dst, &dst_family, &a->target.daddr) || dst_family != a->target.family) {
+		cli_error("rekey: --src '%s' and --dst '%s' must be addresses of one family",
+			  a->src, a->dst);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_rekey(int argc, char **argv)
+{
+	struct rekey_args a = {
+		.opt = { .strategy = REKEY_MAKE_BEFORE_BREAK,
+			 .grace_ns = NSEC_PER_SEC,
+			 /* a packet can reach xfrm_output well after its route lookup: under
+			  * QEMU/TCG we saw one 53 ms after the new SA came, on the old one. The
+			  * old outbound SA costs nothing meanwhile: the newest is preferred */
+			 .drain_ns = 500 * NSEC_PER_MSEC },
+		.count = 1,
+		.interval_ns = NSEC_PER_SEC,
+	};
+	struct loss_count before = {}, after = {};
+	struct summary sm = {};
+	struct tracer t;
+	bool traced;
+	__u8 key[KEY_FILE_MAX];
+	char err[256], blind[256] = "";
+	struct rekey *rk = NULL;
+	int ret;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (a.key_file) {
+		ret = read_key_file(a.key_file, key, &a.opt.key_len);
+		if (ret) {
+			explicit_bzero(key, sizeof(key));
+			cli_error("rekey: --key-file '%s': %s", a.key_file,
+				  ret == -EINVAL ? "not a key in hex" : strerror(-ret));
+			return 1;
+		}
+		a.opt.key = key;
+	}
+	if (a.netns)
+		ret = rekey_open(&rk, !strcmp(a.dir, "out") ? a.netns : NULL,
+				 !strcmp(a.dir, "in") ? a.netns : NULL, &a.target, err, sizeof(err));
+	else
+		ret = rekey_open(&rk, a.from, a.to, &a.target, err, sizeof(err));
+	if (!ret)
+		ret = rekey_check(rk, &a.opt, err, sizeof(err));
+	if (ret) {
+		rekey_close(rk);
+		explicit_bzero(key, sizeof(key));
+		cli_error("rekey: %s", err);
+		return 1;
+	}
+	sm.durations = calloc(a.count, sizeof(*sm.durations));
+	if (!sm.durations) {
+		rekey_close(rk);
+		cli_error("rekey: out of memory");
+		return 1;
+	}
+
+	/* losses: BPF drop counters in both namespaces, if this kernel lets us */
+	traced = !tracer_open(&t, false, PROBE_FENTRY, &(struct tracer_handlers){}, blind,
+			      sizeof(blind));
+	if (traced) {
+		const char *names[2] = { a.netns ? a.netns : a.from, a.netns ? NULL : a.to };
+		int fd;
+
+		for (int i = 0; i < 2; i++)
+			if (names[i] && !netns_open(names[i], &fd, &before.netns[i]))
+				close(fd);
+		after.netns[0] = before.netns[0];
+		after.netns[1] = before.netns[1];
+		count_losses(&t, &before);
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (__u32 n = 1; n <= a.count && !stop; n++) {
+		struct rekey_report rep;
+		__u64 next = monotonic_ns() + a.interval_ns;
+
+		ret = rekey_run(rk, &a.opt, &rep, err, sizeof(err));
+		print_rekey(a.json, (int)n, a.opt.strategy, &rep, ret, err);
+		sm.done++;
+		sm.messages += rep.messages;
+		sm.syscalls += rep.syscalls;
+		if (ret)
+			sm.failed++;
+		else
+			sm.durations[sm.done - sm.failed - 1] = rep.end_ns - rep.start_ns;
+		if (!ret && rep.key_changed == 0)
+			sm.key_unchanged++;
+		if (ret && ret != -ESRCH)
+			break; /* the SAs are as they were: stop rather than repeat the failure */
+		while (n < a.count && !stop && monotonic_ns() < next) {
+			rekey_expire_grace(rk, false, err, sizeof(err));
+			sleep_ns(NSEC_PER_MSEC * 10 < next - monotonic_ns() ? NSEC_PER_MSEC * 10
+									  : next - monotonic_ns());
+		}
+	}
+	/* the last replaced SAs keep their time, unless we are interrupted */
+	if (a.opt.strategy == REKEY_MAKE_BEFORE_BREAK && !stop)
+		sleep_ns(a.opt.grace_ns > a.opt.drain_ns ? a.opt.grace_ns : a.opt.drain_ns);
+	rekey_close(rk); /* deletes what is left */
+	if (traced) {
+		sleep_ns(DROP_SETTLE_MS * NSEC_PER_MSEC);
+		count_losses(&t, &after);
+		tracer_close(&t);
+	}
+	print_summary(a.json, a.opt.strategy, &sm, &before, traced ? &after : NULL, blind);
+	explicit_bzero(key, sizeof(key));
+	free(sm.durations);
+	return sm.failed ? 1 : 0;
+}
