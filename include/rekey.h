@@ -83,6 +83,9 @@ int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_re
 /* Remove the replaced SAs whose drain or grace time is over; all of them with flush. */
 int rekey_expire_grace(struct rekey *rk, bool flush, char *err, size_t errlen);
 
+/* Netlink requests and syscalls so far, all included (deletions between rekeys too). */
+void rekey_counters(const struct rekey *rk, __u64 *messages, __u64 *syscalls);
+
 /* Deletes what is left (flush), wipes every key. */
 void rekey_close(struct rekey *rk);
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,4 +76,12 @@ int cli_parse_duration(const char *text, __u64 default_unit_ns, __u64 *ns)
 		return -ERANGE;
 	*ns = (__u64)(value * (double)unit + 0.5);
 	return 0;
+}
+
+__u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }

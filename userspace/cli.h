@@ -23,6 +23,10 @@ int cli_parse_u32(const char *text, __u32 min, __u32 max, __u32 *out);
  */
 int cli_parse_duration(const char *text, __u64 default_unit_ns, __u64 *ns);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns, so user and kernel
+ * timestamps compare. */
+__u64 monotonic_ns(void);
+
 /* The program's name for error lines ("rekeygap"). */
 extern const char *cli_progname;
 

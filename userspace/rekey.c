@@ -70,14 +70,6 @@ int rekey_strategy_parse(const char *name, enum rekey_strategy *s)
 	return -EINVAL;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* ---- finding the SA ---- */
 
 struct sa_search {
@@ -595,6 +587,12 @@ int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_re
 	rep->messages = (__u32)(rk->in.c.messages + rk->out.c.messages - msgs);
 	rep->syscalls = (__u32)(rk->in.c.syscalls + rk->out.c.syscalls - calls);
 	return ret;
+}
+
+void rekey_counters(const struct rekey *rk, __u64 *messages, __u64 *syscalls)
+{
+	*messages = rk->in.c.messages + rk->out.c.messages;
+	*syscalls = rk->in.c.syscalls + rk->out.c.syscalls;
 }
 
 void rekey_close(struct rekey *rk)

@@ -35,14 +35,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static void sleep_ns(__u64 ns)
 {
 	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
@@ -457,8 +449,6 @@ int cmd_rekey(int argc, char **argv)
 		ret = rekey_run(rk, &a.opt, &rep, err, sizeof(err));
 		print_rekey(a.json, (int)n, a.opt.strategy, &rep, ret, err);
 		sm.done++;
-		sm.messages += rep.messages;
-		sm.syscalls += rep.syscalls;
 		if (ret)
 			sm.failed++;
 		else
@@ -467,16 +457,20 @@ int cmd_rekey(int argc, char **argv)
 			sm.key_unchanged++;
 		if (ret && ret != -ESRCH)
 			break; /* the SAs are as they were: stop rather than repeat the failure */
-		while (n < a.count && !stop && monotonic_ns() < next) {
+		/* until the next rekey, replaced SAs go when their time is up */
+		for (__u64 now = monotonic_ns(); n < a.count && !stop && now < next;
+		     now = monotonic_ns()) {
 			rekey_expire_grace(rk, false, err, sizeof(err));
-			sleep_ns(NSEC_PER_MSEC * 10 < next - monotonic_ns() ? NSEC_PER_MSEC * 10
-									  : next - monotonic_ns());
+			sleep_ns(next - now < 10 * NSEC_PER_MSEC ? next - now : 10 * NSEC_PER_MSEC);
 		}
 	}
 	/* the last replaced SAs keep their time, unless we are interrupted */
 	if (a.opt.strategy == REKEY_MAKE_BEFORE_BREAK && !stop)
 		sleep_ns(a.opt.grace_ns > a.opt.drain_ns ? a.opt.grace_ns : a.opt.drain_ns);
-	rekey_close(rk); /* deletes what is left */
+	rekey_expire_grace(rk, true, err, sizeof(err));
+	/* per rekey: everything it took, the deletions of replaced SAs included */
+	rekey_counters(rk, &sm.messages, &sm.syscalls);
+	rekey_close(rk);
 	if (traced) {
 		sleep_ns(DROP_SETTLE_MS * NSEC_PER_MSEC);
 		count_losses(&t, &after);

@@ -176,14 +176,6 @@ static int netns_inode(const char *name, __u32 *inum)
 	return ret;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static const char trace_usage[] =
 	"Usage: rekeygap trace [--json] [--duration SEC] [--netns NAME]... [--probe MODE]\n"
 	"\n"

@@ -146,14 +146,6 @@ int xfrm_watch_fd(const struct xfrm_watch *w, int i)
 	return mnl_socket_get_fd(w->ns[i].xfrm);
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static void deliver(struct xfrm_watch *w, struct xfrm_msg *m, __u32 netns)
 {
 	m->sa.ts_ns = m->pol.ts_ns = monotonic_ns();
