@@ -708,28 +708,60 @@ static int answers_process(struct answers *w, const void *buf, size_t len, __u32
 	return 0;
 }
 
+/*
+ * Receive what is queued for us: up to max datagrams in one recvmmsg (the kernel queues one
+ * ack per request of a batch), each in its slice of buf. Returns how many, or -errno.
+ */
+#define RECV_SLICES 16
+
+static int receive(struct xfrm_client *c, char *buf, unsigned int max, size_t *lens)
+{
+	struct mmsghdr msgs[RECV_SLICES];
+	struct iovec iov[RECV_SLICES];
+	size_t slice = RECV_BUF_SIZE / max;
+	int n;
+
+	memset(msgs, 0, sizeof(msgs));
+	for (unsigned int i = 0; i < max; i++) {
+		iov[i] = (struct iovec){ .iov_base = buf + i * slice, .iov_len = slice };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(mnl_socket_get_fd(c->nl), msgs, max, MSG_WAITFORONE, NULL);
+	c->syscalls++;
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++)
+		lens[i] = msgs[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : msgs[i].msg_len;
+	return n;
+}
+
 /* Read until every request is answered; on failure, those not yet answered get its error. */
 static int answers_wait(struct xfrm_client *c, struct answers *w)
 {
 	char buf[RECV_BUF_SIZE] __attribute__((aligned(8)));
+	size_t lens[RECV_SLICES];
 	int err = 0;
 
-	while (w->pending) {
-		ssize_t n = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		size_t got = n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf);
+	while (w->pending && !err) {
+		/* one answer: the whole buffer (dumps come in large datagrams); several acks:
+		 * small slices, all read in one call */
+		unsigned int max = w->pending > 1 ? RECV_SLICES : 1;
+		size_t slice = RECV_BUF_SIZE / max;
+		int n = receive(c, buf, max, lens);
 
-		c->syscalls++;
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n < 0) {
 			/* EAGAIN: SO_RCVTIMEO ran out; ENOBUFS: answers were dropped */
-			err = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+			err = n == -EAGAIN || n == -EWOULDBLOCK ? -ETIMEDOUT : n;
 			break;
 		}
-		err = answers_process(w, buf, got, c->portid);
-		explicit_bzero(buf, got); /* replies and echoed requests hold keys */
-		if (err)
-			break;
+		for (int i = 0; i < n && !err; i++)
+			err = lens[i] ? answers_process(w, buf + i * slice, lens[i], c->portid)
+				      : -EMSGSIZE;
+		/* replies and echoed requests hold keys */
+		explicit_bzero(buf, n * slice);
 	}
 	for (unsigned int i = 0; err && i < w->n; i++)
 		if (w->err[i] == ANSWER_PENDING)
