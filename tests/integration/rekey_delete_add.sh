@@ -33,3 +33,19 @@ lost=$(jq -r 'select(.event=="summary") | .lost' "$WORK/rekey")
 check_eq "losses rekeygap reports = packets the receiver did not get" "$lost" "$LOST_AB"
 check_eq "SA settings in A unchanged" "$(sa_settings "$A")" "$before"
 check_eq "SAs left in A" "$(sa_count "$A")" 2
+
+# The one-host form, one SA at a time, as when the peer is another machine: the receiver's
+# inbound SA, then the sender's outbound one, with the same key from a file. Afterwards
+# the pair works again.
+head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/key"
+for side in "$B in" "$A out"; do
+	set -- $side
+	"$REKEYGAP" rekey --strategy delete-add --netns "$1" --dir "$2" --key-file "$WORK/key" \
+		--src "$OUTER_A" --dst "$OUTER_B" >"$WORK/one" || fail "rekey --netns $1 --dir $2 exited $?"
+	cat "$WORK/one"
+done
+both_flows_start "$A" "$B" 300 1000
+both_flows_wait
+check_eq "after the one-sided rekeys: lost A->B" "$LOST_AB" 0
+check_eq "after the one-sided rekeys: lost B->A" "$LOST_BA" 0
+check_eq "the key was never printed" "$(grep -c "$(cut -c1-16 "$WORK/key")" "$WORK/one" "$WORK/rekey" | awk -F: '{ s += $2 } END { print s }')" 0
