@@ -297,15 +297,15 @@ static int delete_add(struct rekey *rk, const __u8 *key, size_t key_len, struct 
 	return ret;
 }
 
-static int random_spi(__be32 *spi)
+/* SPI candidates for make-before-break, drawn before the rekey's clock starts */
+static int random_spis(__be32 spis[SPI_TRIES])
 {
-	__u32 v;
+	__u32 v[SPI_TRIES];
 
-	do {
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-			return -errno;
-	} while (v < SPI_MIN);
-	*spi = htonl(v);
+	if (getrandom(v, sizeof(v), 0) != sizeof(v))
+		return -errno;
+	for (int i = 0; i < SPI_TRIES; i++)
+		spis[i] = htonl(v[i] < SPI_MIN ? v[i] + SPI_MIN : v[i]);
 	return 0;
 }
 
@@ -397,26 +397,26 @@ static void undo_add(struct rekey *rk, struct rekey_side *side, const struct xfr
  * deletions of SAs replaced earlier ride in the same batches: they are independent requests.
  */
 static int make_before_break(struct rekey *rk, const struct rekey_options *opt, const __u8 *key,
-			     size_t key_len, struct rekey_report *rep, char *err, size_t errlen)
+			     size_t key_len, const __be32 spis[SPI_TRIES], struct rekey_report *rep,
+			     char *err, size_t errlen)
 {
 	struct xfrm_sa *in_new = malloc(sizeof(*in_new)), *out_new = malloc(sizeof(*out_new));
 	bool in = rk->in.present, out = rk->out.present;
+	__u64 now = rep->start_ns; /* one clock read per rekey: due times need no better */
 	int ret = -ENOMEM, k = 0;
 	__be32 spi = 0;
 
 	if (!in_new || !out_new)
 		goto out;
 	for (int tries = 0; tries < SPI_TRIES; tries++) {
-		ret = tries || !opt->new_spi ? random_spi(&spi) : (spi = opt->new_spi, 0);
-		if (ret)
-			goto out;
+		spi = !tries && opt->new_spi ? opt->new_spi : spis[tries];
 		if (in) {
 			ret = xfrm_sa_rekeyed(&rk->in.sa, spi, key, key_len, in_new);
 			if (ret)
 				break;
 			batch_reset(rk);
 			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, in_new);
-			k = add_due_deletes(rk, &rk->in, monotonic_ns(), false);
+			k = add_due_deletes(rk, &rk->in, now, false);
 			xfrm_client_run(&rk->in.c, &rk->batch);
 			ret = rk->batch.err[0];
 			/* old inbound SAs going is independent of the new one arriving */
@@ -436,7 +436,7 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 				break;
 			batch_reset(rk);
 			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, out_new);
-			k = add_due_deletes(rk, &rk->out, monotonic_ns(), false);
+			k = add_due_deletes(rk, &rk->out, now, false);
 			xfrm_client_run(&rk->out.c, &rk->batch);
 			ret = rk->batch.err[0];
 			forget_deletes(rk, &rk->out, k, 1, err, errlen);
@@ -468,11 +468,11 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 	 * the old outbound goes after the drain time, the old inbound after the grace time.
 	 */
 	if (out) {
-		defer_delete(rk, &rk->out, monotonic_ns() + opt->drain_ns, err, errlen);
+		defer_delete(rk, &rk->out, now + opt->drain_ns, err, errlen);
 		rk->out.sa = *out_new;
 	}
 	if (in) {
-		defer_delete(rk, &rk->in, monotonic_ns() + opt->grace_ns, err, errlen);
+		defer_delete(rk, &rk->in, now + opt->grace_ns, err, errlen);
 		rk->in.sa = *in_new;
 	}
 	rep->new_spi = spi;
@@ -558,6 +558,7 @@ int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_re
 	__u64 msgs = rk->in.c.messages + rk->out.c.messages;
 	__u64 calls = rk->in.c.syscalls + rk->out.c.syscalls;
 	__u8 key[KEY_MAX];
+	__be32 spis[SPI_TRIES];
 	size_t key_len;
 	int ret;
 
@@ -565,15 +566,21 @@ int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_re
 	rep->old_spi = any->info.id.spi;
 	rep->key_changed = -1;
 	ret = make_key(opt, any, key, &key_len, err, errlen);
-	if (ret)
+	if (!ret && opt->strategy == REKEY_MAKE_BEFORE_BREAK && random_spis(spis)) {
+		ret = -errno;
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+	}
+	if (ret) {
+		explicit_bzero(key, sizeof(key));
 		return ret;
+	}
 	rep->start_ns = monotonic_ns();
 	switch (opt->strategy) {
 	case REKEY_DELETE_ADD:
 		ret = delete_add(rk, key, key_len, rep, err, errlen);
 		break;
 	case REKEY_MAKE_BEFORE_BREAK:
-		ret = make_before_break(rk, opt, key, key_len, rep, err, errlen);
+		ret = make_before_break(rk, opt, key, key_len, spis, rep, err, errlen);
 		break;
 	case REKEY_UPDATE:
 		ret = update(rk, key, key_len, rep, err, errlen);
