@@ -244,6 +244,8 @@ static const char rekey_usage[] =
 	"  -k, --key-file FILE   the new key in hex (- for stdin); default: random, from\n"
 	"                        getrandom(2), sized for the SA's algorithms. Never printed.\n"
 	"  -j, --json            one JSON object per line\n"
+	"      --no-loss-count   do not load the BPF drop counters (faster start for bulk\n"
+	"                        runs; the summary then has no packet count)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Examples:\n"
@@ -258,6 +260,7 @@ struct rekey_args {
 	__u32 count;
 	__u64 interval_ns;
 	bool json;
+	bool no_loss_count;
 };
 
 static int parse_args(int argc, char **argv, struct rekey_args *a)
@@ -278,6 +281,7 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 		{ "drain", required_argument, NULL, 'R' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-loss-count", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -343,6 +347,7 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 			break;
 		case 'k': a->key_file = optarg; break;
 		case 'j': a->json = true; break;
+		case 'L': a->no_loss_count = true; break;
 		case 'h':
 			fputs(rekey_usage, stdout);
 			return -1;
@@ -428,8 +433,10 @@ int cmd_rekey(int argc, char **argv)
 	}
 
 	/* losses: BPF drop counters in both namespaces, if this kernel lets us */
-	traced = !tracer_open(&t, false, PROBE_FENTRY, &(struct tracer_handlers){}, blind,
-			      sizeof(blind));
+	if (a.no_loss_count)
+		snprintf(blind, sizeof(blind), "--no-loss-count");
+	traced = !a.no_loss_count && !tracer_open(&t, false, PROBE_FENTRY,
+						  &(struct tracer_handlers){}, blind, sizeof(blind));
 	if (traced) {
 		const char *names[2] = { a.netns ? a.netns : a.from, a.netns ? NULL : a.to };
 		int fd;
