@@ -73,7 +73,10 @@ struct rekey;
 int rekey_open(struct rekey **rk, const char *out_netns, const char *in_netns,
 	       const struct rekey_target *target, char *err, size_t errlen);
 
-/* Would these options work for this SA (key length)? 0 or -errno, with one line in err. */
+/*
+ * Would these options work for this SA? The key length; for make-before-break, no policy
+ * template naming the SA's SPI (a new SPI would not match it). 0 or -errno, one line in err.
+ */
 int rekey_check(struct rekey *rk, const struct rekey_options *opt, char *err, size_t errlen);
 
 /* One rekey. 0 or -errno, with one line in err; the SAs are as before on error. */

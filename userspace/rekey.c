@@ -540,6 +540,66 @@ static int update(struct rekey *rk, const __u8 *key, size_t key_len, struct reke
 	return ret;
 }
 
+/* ---- policies that name the SPI ---- */
+
+struct pin_search {
+	const struct xfrm_sa *sa;
+	struct xfrm_pol found;
+};
+
+/* Does a template of p ask for sa by its SPI? (xfrm_state_ok, xfrm_state_find) */
+static int match_pinning_pol(void *ctx, const struct xfrm_pol *p)
+{
+	struct pin_search *s = ctx;
+	const struct xfrm_usersa_info *i = &s->sa->info;
+	size_t alen = i->family == AF_INET ? 4 : 16;
+	struct xfrm_user_tmpl t;
+
+	for (unsigned int k = 0; xfrm_pol_tmpl(p, k, &t) == 0; k++) {
+		if (t.id.spi == i->id.spi && t.id.proto == i->id.proto &&
+		    !memcmp(&t.id.daddr, &i->id.daddr, alen)) {
+			s->found = *p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * make-before-break gives the SA a new SPI: a policy template that names the old one would
+ * match neither the new outbound SA (the sender keeps using the old one, then has none) nor
+ * the new inbound one (its packets fail the policy check). Refused rather than broken.
+ */
+static int check_no_pinning(struct rekey_side *side, char *err, size_t errlen)
+{
+	static const char *const dirs[] = { "in", "out", "fwd" };
+	struct pin_search s = { .sa = &side->sa };
+	char spi[SPI_STRLEN], src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	const struct xfrm_selector *sel = &s.found.info.sel;
+	int ret;
+
+	if (!side->present)
+		return 0;
+	ret = xfrm_pol_dump(&side->c, match_pinning_pol, &s);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot list the policies in %s: %s", side->name,
+			 strerror(-ret));
+		return ret;
+	}
+	if (!ret)
+		return 0;
+	addr_format(sel->family, &sel->saddr, src, sizeof(src));
+	addr_format(sel->family, &sel->daddr, dst, sizeof(dst));
+	snprintf(err, errlen,
+		 "the policy src %s/%u dst %s/%u dir %s in %s names spi %s in its template: an SA "
+		 "with a new SPI would not match it; use --strategy delete-add, or a template "
+		 "without spi",
+		 src, sel->prefixlen_s, dst, sel->prefixlen_d,
+		 s.found.info.dir < 3 ? dirs[s.found.info.dir] : "?", side->name,
+		 spi_format(side->sa.info.id.spi, spi));
+	return -EINVAL;
+}
+
 int rekey_check(struct rekey *rk, const struct rekey_options *opt, char *err, size_t errlen)
 {
 	const struct xfrm_sa *any = rk->in.present ? &rk->in.sa : &rk->out.sa;
@@ -548,6 +608,10 @@ int rekey_check(struct rekey *rk, const struct rekey_options *opt, char *err, si
 	int ret = make_key(opt, any, key, &len, err, errlen);
 
 	explicit_bzero(key, sizeof(key));
+	if (!ret && opt->strategy == REKEY_MAKE_BEFORE_BREAK)
+		ret = check_no_pinning(&rk->out, err, errlen);
+	if (!ret && opt->strategy == REKEY_MAKE_BEFORE_BREAK)
+		ret = check_no_pinning(&rk->in, err, errlen);
 	return ret;
 }
 

@@ -22,6 +22,8 @@
 #define ANSWER_PENDING 1
 /* Types below this are checked for duplicates (6.1 ends at XFRMA_MTIMER_THRESH, 32). */
 #define ATTR_SEEN_BITS 64
+/* Templates a policy may have: a bundle's depth (XFRM_MAX_DEPTH, include/net/xfrm.h) */
+#define POL_TMPL_MAX 6
 
 /* --- attributes ------------------------------------------------------------------------ */
 
@@ -85,7 +87,7 @@ static int sec_ctx_check(const struct nlattr *a)
 }
 
 /* One attribute of an SA: the size of those we know, or that it holds what it says. */
-static int attr_check(const struct nlattr *a)
+static int sa_attr_check(const struct nlattr *a)
 {
 	size_t key;
 
@@ -129,18 +131,45 @@ static int attr_check(const struct nlattr *a)
 	}
 }
 
+/* One attribute of a policy, likewise. */
+static int pol_attr_check(const struct nlattr *a)
+{
+	size_t plen = mnl_attr_get_payload_len(a);
+
+	switch (mnl_attr_get_type(a)) {
+	case XFRMA_TMPL:
+		/* an array of templates, at most a bundle's depth (validate_tmpl) */
+		if (plen % sizeof(struct xfrm_user_tmpl) ||
+		    plen / sizeof(struct xfrm_user_tmpl) > POL_TMPL_MAX)
+			return -EBADMSG;
+		return 0;
+	case XFRMA_SEC_CTX:
+		return sec_ctx_check(a);
+	case XFRMA_POLICY_TYPE:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_userpolicy_type));
+	case XFRMA_MARK:
+		return mnl_attr_validate2(a, MNL_TYPE_UNSPEC, sizeof(struct xfrm_mark));
+	case XFRMA_IF_ID:
+		return mnl_attr_validate(a, MNL_TYPE_U32);
+	default:
+		return 0;
+	}
+}
+
+typedef int (*attr_check_fn)(const struct nlattr *a);
+
 /*
- * The attributes of an SA: each whole and inside the block, known ones of the right size,
- * none twice (the kernel would take the last, we the first: a key could be left behind).
- * Only the last one may lack its padding. *size: their length once each is padded.
+ * The attributes of an SA or a policy: each whole and inside the block, known ones of the
+ * right size, none twice (the kernel would take the last, we the first: a key could be left
+ * behind). Only the last one may lack its padding. *size: their length once each is padded.
  */
-static int attrs_check(const __u8 *buf, size_t len, size_t *size)
+static int attrs_check(const __u8 *buf, size_t len, attr_check_fn attr_check, size_t *size)
 {
 	const struct nlattr *a = (const struct nlattr *)buf;
 	int rest = (int)len;
 	__u64 seen = 0;
 
-	if (len > XFRM_SA_ATTRS_MAX)
+	if (len > XFRM_ATTRS_MAX)
 		return -EMSGSIZE;
 	while (rest > 0) {
 		__u16 type;
@@ -163,28 +192,34 @@ static int attrs_check(const __u8 *buf, size_t len, size_t *size)
 	return 0;
 }
 
-/* The attributes of sa, up to the first that is not whole (attrs_check tells). */
-static int sa_attrs_left(const struct xfrm_sa *sa, const struct nlattr *a)
+/* Bytes left in an attribute block from a on, up to the first attribute that is not whole. */
+static int attrs_left(const __u8 *attrs, __u32 attrs_len, const struct nlattr *a)
 {
-	size_t len = sa->attrs_len > XFRM_SA_ATTRS_MAX ? 0 : sa->attrs_len;
+	size_t len = attrs_len > XFRM_ATTRS_MAX ? 0 : attrs_len;
 
-	return (int)len - (int)((const __u8 *)a - sa->attrs);
+	return (int)len - (int)((const __u8 *)a - attrs);
 }
 
-#define sa_for_each_attr(a, sa)                                                                    \
-	for ((a) = (const struct nlattr *)(sa)->attrs; mnl_attr_ok((a), sa_attrs_left((sa), (a))); \
+/* every attribute of an SA or a policy (anything with attrs and attrs_len) */
+#define for_each_attr(a, obj)                                                              \
+	for ((a) = (const struct nlattr *)(obj)->attrs;                                    \
+	     mnl_attr_ok((a), attrs_left((obj)->attrs, (obj)->attrs_len, (a))); \
 	     (a) = mnl_attr_next(a))
 
-const struct nlattr *xfrm_sa_attr(const struct xfrm_sa *sa, __u16 type)
+static const struct nlattr *attrs_find(const __u8 *attrs, __u32 attrs_len, __u16 type)
 {
 	const struct nlattr *a;
 
-	sa_for_each_attr(a, sa)
-	{
+	for (a = (const struct nlattr *)attrs; mnl_attr_ok(a, attrs_left(attrs, attrs_len, a));
+	     a = mnl_attr_next(a))
 		if (mnl_attr_get_type(a) == type)
 			return a;
-	}
 	return NULL;
+}
+
+const struct nlattr *xfrm_sa_attr(const struct xfrm_sa *sa, __u16 type)
+{
+	return attrs_find(sa->attrs, sa->attrs_len, type);
 }
 
 bool xfrm_sa_mark(const struct xfrm_sa *sa, struct xfrm_mark *mark)
@@ -198,31 +233,45 @@ bool xfrm_sa_mark(const struct xfrm_sa *sa, struct xfrm_mark *mark)
 	return true;
 }
 
+/*
+ * The fixed body (info_size bytes into info) and the attributes of a message of type t1 or
+ * t2, into attrs (XFRM_ATTRS_MAX bytes), checked by attr_check. Nothing is left on failure.
+ */
+static int msg_copy(const struct nlmsghdr *nlh, size_t len, __u16 t1, __u16 t2, void *info,
+		    size_t info_size, __u8 *attrs, __u32 *attrs_len, attr_check_fn attr_check)
+{
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(info_size), alen, size;
+	int err;
+
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len)
+		return -EBADMSG;
+	if (nlh->nlmsg_type != t1 && nlh->nlmsg_type != t2)
+		return -EBADMSG;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + info_size)
+		return -EBADMSG;
+	alen = nlh->nlmsg_len > off ? nlh->nlmsg_len - off : 0;
+	if (alen > XFRM_ATTRS_MAX)
+		return -EMSGSIZE;
+	memcpy(info, mnl_nlmsg_get_payload(nlh), info_size);
+	memcpy(attrs, (const char *)nlh + off, alen);
+	err = attrs_check(attrs, alen, attr_check, &size);
+	if (err)
+		return err;
+	*attrs_len = size; /* the last attribute's padding, if it came without: zeroes */
+	return 0;
+}
+
 int xfrm_sa_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_sa *out)
 {
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(out->info)), alen, size;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len)
-		return -EBADMSG;
 	/* GETSA and ALLOCSPI answer with a NEWSA; notifications of UPDSA look the same */
-	if (nlh->nlmsg_type != XFRM_MSG_NEWSA && nlh->nlmsg_type != XFRM_MSG_UPDSA)
-		return -EBADMSG;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(out->info))
-		return -EBADMSG;
-	alen = nlh->nlmsg_len > off ? nlh->nlmsg_len - off : 0;
-	if (alen > XFRM_SA_ATTRS_MAX)
-		return -EMSGSIZE;
-	memcpy(&out->info, mnl_nlmsg_get_payload(nlh), sizeof(out->info));
-	memcpy(out->attrs, (const char *)nlh + off, alen);
-	err = attrs_check(out->attrs, alen, &size);
-	if (err) {
+	err = msg_copy(nlh, len, XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, &out->info, sizeof(out->info),
+		       out->attrs, &out->attrs_len, sa_attr_check);
+	if (err)
 		xfrm_sa_wipe(out);
-		return err;
-	}
-	out->attrs_len = size; /* the last attribute's padding, if it came without: zeroes */
-	return 0;
+	return err;
 }
 
 /* --- keys ------------------------------------------------------------------------------ */
@@ -341,7 +390,7 @@ int xfrm_sa_rekeyed(const struct xfrm_sa *old, __be32 spi, const __u8 *key, size
 	size_t used = 0;
 	int err;
 
-	err = attrs_check(old->attrs, old->attrs_len, NULL);
+	err = attrs_check(old->attrs, old->attrs_len, sa_attr_check, NULL);
 	if (err)
 		return err;
 	err = key_layout(old, &kl);
@@ -357,7 +406,7 @@ int xfrm_sa_rekeyed(const struct xfrm_sa *old, __be32 spi, const __u8 *key, size
 	memset(&new.info.curlft, 0, sizeof(new.info.curlft));
 	memset(&new.info.stats, 0, sizeof(new.info.stats));
 	new.info.seq = 0; /* the ACQUIRE it answered, if any */
-	sa_for_each_attr(a, old)
+	for_each_attr(a, old)
 	{
 		size_t alen = MNL_ALIGN(a->nla_len);
 
@@ -468,7 +517,7 @@ int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa
 
 	if (type != XFRM_MSG_NEWSA && type != XFRM_MSG_UPDSA)
 		return -EINVAL;
-	err = attrs_check(sa->attrs, sa->attrs_len, &size);
+	err = attrs_check(sa->attrs, sa->attrs_len, sa_attr_check, &size);
 	if (err)
 		return err == -EMSGSIZE ? -EINVAL : err;
 	nlh = batch_put(b, type, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*info)) + size);
@@ -476,7 +525,7 @@ int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa
 		return -ENOSPC;
 	info = mnl_nlmsg_put_extra_header(nlh, sizeof(*info));
 	memcpy(info, &sa->info, sizeof(*info));
-	sa_for_each_attr(a, sa)
+	for_each_attr(a, sa)
 	{
 		mnl_attr_put(nlh, a->nla_type, mnl_attr_get_payload_len(a),
 			     mnl_attr_get_payload(a));
@@ -512,6 +561,71 @@ int xfrm_batch_add_delsa(struct xfrm_batch *b, const struct xfrm_sa *sa)
 		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
 	if (by_addr)
 		mnl_attr_put(nlh, XFRMA_SRCADDR, sizeof(sa->info.saddr), &sa->info.saddr);
+	batch_commit(b, nlh);
+	return 0;
+}
+
+/* The attributes that name a policy for GETPOLICY and DELPOLICY (xfrm_get_policy). */
+static void put_pol_name(struct nlmsghdr *nlh, const struct xfrm_pol *p)
+{
+	static const __u16 names[] = { XFRMA_MARK, XFRMA_IF_ID, XFRMA_POLICY_TYPE, XFRMA_SEC_CTX };
+	struct xfrm_userpolicy_id *id = mnl_nlmsg_put_extra_header(nlh, sizeof(*id));
+
+	id->sel = p->info.sel;
+	id->index = p->info.index;
+	id->dir = p->info.dir;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct nlattr *a = xfrm_pol_attr(p, names[i]);
+
+		/* by index, the context is not looked at */
+		if (a && !(names[i] == XFRMA_SEC_CTX && p->info.index))
+			mnl_attr_put(nlh, names[i], mnl_attr_get_payload_len(a),
+				     mnl_attr_get_payload(a));
+	}
+}
+
+/* What put_pol_name may take: the id and the attributes, at most all of them. */
+static size_t pol_name_size(const struct xfrm_pol *p)
+{
+	return NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_id)) +
+	       MNL_ALIGN(p->attrs_len);
+}
+
+int xfrm_batch_add_pol(struct xfrm_batch *b, __u16 type, const struct xfrm_pol *p)
+{
+	const struct nlattr *a;
+	struct nlmsghdr *nlh;
+	size_t size;
+	int err;
+
+	if (type != XFRM_MSG_NEWPOLICY && type != XFRM_MSG_UPDPOLICY)
+		return -EINVAL;
+	err = attrs_check(p->attrs, p->attrs_len, pol_attr_check, &size);
+	if (err)
+		return err == -EMSGSIZE ? -EINVAL : err;
+	nlh = batch_put(b, type, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(p->info)) + size);
+	if (!nlh)
+		return -ENOSPC;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(p->info)), &p->info, sizeof(p->info));
+	for_each_attr(a, p)
+	{
+		mnl_attr_put(nlh, a->nla_type, mnl_attr_get_payload_len(a),
+			     mnl_attr_get_payload(a));
+	}
+	batch_commit(b, nlh);
+	return 0;
+}
+
+int xfrm_batch_add_delpol(struct xfrm_batch *b, const struct xfrm_pol *p)
+{
+	struct nlmsghdr *nlh;
+
+	if (attrs_check(p->attrs, p->attrs_len, pol_attr_check, NULL))
+		return -EINVAL;
+	nlh = batch_put(b, XFRM_MSG_DELPOLICY, pol_name_size(p));
+	if (!nlh)
+		return -ENOSPC;
+	put_pol_name(nlh, p);
 	batch_commit(b, nlh);
 	return 0;
 }
@@ -718,59 +832,42 @@ static int answers_process(struct answers *w, const void *buf, size_t len, __u32
 }
 
 /*
- * Receive what is queued for us: up to max datagrams in one recvmmsg (the kernel queues one
- * ack per request of a batch), each in its slice of buf. Returns how many, or -errno.
+ * One datagram: a dump's part, a reply or an ack. A batch's acks are all queued by the time
+ * its sendmsg returns (the kernel runs it inside), errors first and the last request's ack
+ * at the end, so reading them one at a time costs one recvmsg when all went well. Returns
+ * its length, 0 if it did not fit, or -errno.
  */
-#define RECV_SLICES 16
-
-static int receive(struct xfrm_client *c, char *buf, unsigned int max, size_t *lens)
+static ssize_t receive(struct xfrm_client *c, char *buf, size_t size)
 {
-	struct mmsghdr msgs[RECV_SLICES];
-	struct iovec iov[RECV_SLICES];
-	size_t slice = RECV_BUF_SIZE / max;
-	int n;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = recvmsg(mnl_socket_get_fd(c->nl), &msg, 0);
 
-	memset(msgs, 0, sizeof(msgs));
-	for (unsigned int i = 0; i < max; i++) {
-		iov[i] = (struct iovec){ .iov_base = buf + i * slice, .iov_len = slice };
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	n = recvmmsg(mnl_socket_get_fd(c->nl), msgs, max, MSG_WAITFORONE, NULL);
 	c->syscalls++;
 	if (n < 0)
 		return -errno;
-	for (int i = 0; i < n; i++)
-		lens[i] = msgs[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : msgs[i].msg_len;
-	return n;
+	return msg.msg_flags & MSG_TRUNC ? 0 : n;
 }
 
 /* Read until every request is answered; on failure, those not yet answered get its error. */
 static int answers_wait(struct xfrm_client *c, struct answers *w)
 {
 	char buf[RECV_BUF_SIZE] __attribute__((aligned(8)));
-	size_t lens[RECV_SLICES];
 	int err = 0;
 
 	while (w->pending && !err) {
-		/* one answer: the whole buffer (dumps come in large datagrams); several acks:
-		 * small slices, all read in one call */
-		unsigned int max = w->pending > 1 ? RECV_SLICES : 1;
-		size_t slice = RECV_BUF_SIZE / max;
-		int n = receive(c, buf, max, lens);
+		ssize_t n = receive(c, buf, sizeof(buf));
 
 		if (n == -EINTR)
 			continue;
 		if (n < 0) {
 			/* EAGAIN: SO_RCVTIMEO ran out; ENOBUFS: answers were dropped */
-			err = n == -EAGAIN || n == -EWOULDBLOCK ? -ETIMEDOUT : n;
+			err = n == -EAGAIN || n == -EWOULDBLOCK ? -ETIMEDOUT : (int)n;
 			break;
 		}
-		for (int i = 0; i < n && !err; i++)
-			err = lens[i] ? answers_process(w, buf + i * slice, lens[i], c->portid)
-				      : -EMSGSIZE;
-		/* replies and echoed requests hold keys */
-		explicit_bzero(buf, n * slice);
+		err = n ? answers_process(w, buf, (size_t)n, c->portid) : -EMSGSIZE;
+		/* replies and echoed requests hold keys: what was written, wiped */
+		explicit_bzero(buf, n ? (size_t)n : sizeof(buf));
 	}
 	for (unsigned int i = 0; err && i < w->n; i++)
 		if (w->err[i] == ANSWER_PENDING)
@@ -955,4 +1052,111 @@ int xfrm_spi_alloc(struct xfrm_client *c, const struct xfrm_sa *tmpl, __u32 min,
 		*spi = larval.info.id.spi;
 	xfrm_sa_wipe(&larval);
 	return err;
+}
+
+/* --- policies -------------------------------------------------------------------------- */
+
+int xfrm_pol_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_pol *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = msg_copy(nlh, len, XFRM_MSG_NEWPOLICY, XFRM_MSG_UPDPOLICY, &out->info,
+		       sizeof(out->info), out->attrs, &out->attrs_len, pol_attr_check);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+const struct nlattr *xfrm_pol_attr(const struct xfrm_pol *p, __u16 type)
+{
+	return attrs_find(p->attrs, p->attrs_len, type);
+}
+
+unsigned int xfrm_pol_tmpl_count(const struct xfrm_pol *p)
+{
+	const struct nlattr *a = xfrm_pol_attr(p, XFRMA_TMPL);
+
+	return a ? mnl_attr_get_payload_len(a) / sizeof(struct xfrm_user_tmpl) : 0;
+}
+
+int xfrm_pol_tmpl(const struct xfrm_pol *p, unsigned int i, struct xfrm_user_tmpl *t)
+{
+	const struct nlattr *a = xfrm_pol_attr(p, XFRMA_TMPL);
+
+	if (i >= xfrm_pol_tmpl_count(p))
+		return -ENOENT;
+	memcpy(t, (const char *)mnl_attr_get_payload(a) + i * sizeof(*t), sizeof(*t));
+	return 0;
+}
+
+int xfrm_pol_set_tmpl(struct xfrm_pol *p, unsigned int i, const struct xfrm_user_tmpl *t)
+{
+	const struct nlattr *a = xfrm_pol_attr(p, XFRMA_TMPL);
+
+	if (i >= xfrm_pol_tmpl_count(p))
+		return -ENOENT;
+	/* a points into p->attrs: p is ours to change */
+	memcpy((char *)mnl_attr_get_payload(a) + i * sizeof(*t), t, sizeof(*t));
+	return 0;
+}
+
+static int pol_reply(const struct nlmsghdr *nlh, void *ctx)
+{
+	return xfrm_pol_from_msg(nlh, nlh->nlmsg_len, ctx);
+}
+
+int xfrm_pol_get(struct xfrm_client *c, const struct xfrm_pol *like, struct xfrm_pol *out)
+{
+	char buf[MNL_NLMSG_HDRLEN + sizeof(struct xfrm_userpolicy_id) + XFRM_ATTRS_MAX]
+		__attribute__((aligned(8)));
+	struct answers w = { .reply = true, .fn = pol_reply, .ctx = out };
+	struct nlmsghdr *nlh;
+	int err;
+
+	if (attrs_check(like->attrs, like->attrs_len, pol_attr_check, NULL))
+		return -EINVAL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_GETPOLICY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	put_pol_name(nlh, like);
+	memset(out, 0, sizeof(*out)); /* only now: like may be out */
+	err = client_request(c, nlh, &w);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+struct pol_dump_ctx {
+	xfrm_pol_fn fn;
+	void *ctx;
+	int ret;
+	struct xfrm_pol p;
+};
+
+static int pol_dump_reply(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct pol_dump_ctx *d = ctx;
+	int err;
+
+	if (d->ret || nlh->nlmsg_type != XFRM_MSG_NEWPOLICY)
+		return 0;
+	err = xfrm_pol_from_msg(nlh, nlh->nlmsg_len, &d->p);
+	d->ret = err ? err : d->fn(d->ctx, &d->p);
+	return 0;
+}
+
+int xfrm_pol_dump(struct xfrm_client *c, xfrm_pol_fn fn, void *ctx)
+{
+	struct pol_dump_ctx d = { .fn = fn, .ctx = ctx };
+	struct answers w = { .dump = true, .fn = pol_dump_reply, .ctx = &d };
+	char buf[MNL_NLMSG_HDRLEN] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XFRM_MSG_GETPOLICY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	err = client_request(c, nlh, &w);
+	return err ? err : d.ret;
 }

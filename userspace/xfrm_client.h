@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * XFRM netlink requests (libmnl): read, add, update and delete SAs, allocate SPIs, read and
- * update policies; several requests in one sendmsg. The kernel runs every message of a
+ * XFRM netlink requests (libmnl): read, add, update and delete SAs, allocate SPIs, read,
+ * add, update and delete policies; several requests in one sendmsg. The kernel runs every message of a
  * buffer in order, under one hold of its config mutex, and acks each: errors come back per
  * message and are matched to their request by sequence number.
  *
@@ -16,13 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* An SA as the kernel reports it: the fixed part and every attribute, verbatim. */
-#define XFRM_SA_ATTRS_MAX 1024
+/* The attributes of an SA or a policy, kept verbatim: at most this many bytes. */
+#define XFRM_ATTRS_MAX 1024
 
+/* An SA as the kernel reports it: the fixed part and every attribute, verbatim. */
 struct xfrm_sa {
 	struct xfrm_usersa_info info; /* info.id.spi in network order */
 	__u32 attrs_len;
-	__u8 attrs[XFRM_SA_ATTRS_MAX] __attribute__((aligned(4)));
+	__u8 attrs[XFRM_ATTRS_MAX] __attribute__((aligned(4)));
 };
 
 /* One NETLINK_XFRM request socket. Counters feed the rekey report. */
@@ -41,7 +42,7 @@ void xfrm_client_close(struct xfrm_client *c);
 /* Requests to send together. */
 #define XFRM_BATCH_MAX 32
 #define XFRM_BATCH_BYTES (XFRM_BATCH_MAX * (NLMSG_HDRLEN + sizeof(struct xfrm_usersa_info) + \
-					     XFRM_SA_ATTRS_MAX))
+					     XFRM_ATTRS_MAX))
 
 struct xfrm_batch {
 	unsigned int n;
@@ -89,7 +90,7 @@ int xfrm_spi_alloc(struct xfrm_client *c, const struct xfrm_sa *tmpl, __u32 min,
  * many bytes are readable at nlh. Every attribute is checked (whole, known ones of their
  * size, key lengths within their attribute, none twice) and kept verbatim, unknown ones
  * included. -EBADMSG if cut short, malformed or of another type, -EMSGSIZE if the
- * attributes exceed XFRM_SA_ATTRS_MAX; out is wiped on failure.
+ * attributes exceed XFRM_ATTRS_MAX; out is wiped on failure.
  */
 int xfrm_sa_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_sa *out);
 
@@ -122,5 +123,42 @@ int xfrm_sa_rekeyed(const struct xfrm_sa *old, __be32 spi, const __u8 *key, size
 bool xfrm_sa_same_key(const struct xfrm_sa *a, const struct xfrm_sa *b);
 
 void xfrm_sa_wipe(struct xfrm_sa *sa);
+
+/* --- policies ---------------------------------------------------------------------------- */
+
+/* A policy as the kernel reports it: the fixed part and every attribute, verbatim. */
+struct xfrm_pol {
+	struct xfrm_userpolicy_info info;
+	__u32 attrs_len;
+	__u8 attrs[XFRM_ATTRS_MAX] __attribute__((aligned(4)));
+};
+
+/*
+ * One NEWPOLICY or UPDPOLICY message (a GETPOLICY reply, a dump entry) into out, checked
+ * like xfrm_sa_from_msg (templates: whole ones, at most XFRM_MAX_DEPTH).
+ */
+int xfrm_pol_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_pol *out);
+const struct nlattr *xfrm_pol_attr(const struct xfrm_pol *p, __u16 type);
+
+/* The policy's templates (XFRMA_TMPL): how many; copy of the i-th; change the i-th in place. */
+unsigned int xfrm_pol_tmpl_count(const struct xfrm_pol *p);
+int xfrm_pol_tmpl(const struct xfrm_pol *p, unsigned int i, struct xfrm_user_tmpl *t);
+int xfrm_pol_set_tmpl(struct xfrm_pol *p, unsigned int i, const struct xfrm_user_tmpl *t);
+
+/*
+ * GETPOLICY of the policy that like names: by like->info.index if it is non-zero, else by
+ * its selector, direction and security context; and by its mark, if_id and type, as the
+ * kernel looks them up. -ENOENT if there is none.
+ */
+int xfrm_pol_get(struct xfrm_client *c, const struct xfrm_pol *like, struct xfrm_pol *out);
+
+/* GETPOLICY dump, as xfrm_sa_dump. */
+typedef int (*xfrm_pol_fn)(void *ctx, const struct xfrm_pol *p);
+int xfrm_pol_dump(struct xfrm_client *c, xfrm_pol_fn fn, void *ctx);
+
+/* NEWPOLICY / UPDPOLICY with every attribute of p. -ENOSPC if the batch is full. */
+int xfrm_batch_add_pol(struct xfrm_batch *b, __u16 type, const struct xfrm_pol *p);
+/* DELPOLICY of p, named as xfrm_pol_get names it. */
+int xfrm_batch_add_delpol(struct xfrm_batch *b, const struct xfrm_pol *p);
 
 #endif

@@ -4,8 +4,9 @@
 # clear error line (or a failed rekey line) and a non-zero exit, leave the SAs as they were
 # (or as the strategy meant them), and traffic must still flow both ways afterwards:
 # a nonexistent namespace, no matching SA, several matching SAs, a key of the wrong length,
-# an SPI taken on the receiver and one taken only on the sender (the half-installed new SA
-# must go), an SA deleted by someone else mid-rekey, and no CAP_NET_ADMIN.
+# a policy template naming the SPI (make-before-break), an SPI taken on the receiver and one
+# taken only on the sender (the half-installed new SA must go), an SA deleted by someone
+# else mid-rekey, and no CAP_NET_ADMIN.
 #
 #   netns A  ==== ESP A->B spi 0x1000 ====>  netns B
 #            <=== ESP B->A spi 0x2000 =====
@@ -58,6 +59,18 @@ echo 00112233445566778899aabbccddeeff >"$WORK/short-key" # 16 bytes; AES-GCM-128
 fails "wrong key length" "the key is 16 bytes; rfc4106(gcm(aes))" "${PAIR[@]}" \
 	--key-file "$WORK/short-key"
 still_flows "wrong key length"
+
+# a policy template that names the SPI: a new SPI would not match it (make-before-break only)
+pin_policy() { # SPI-OR-EMPTY: B's inbound policy, its template naming spi or not
+	ip -n "$B" xfrm policy update src "$INNER_A/32" dst "$INNER_B/32" dir in \
+		tmpl src "$OUTER_A" dst "$OUTER_B" proto esp ${1:+spi "$1"} reqid 1 mode tunnel
+}
+pin_policy 0x1000
+fails "policy template pins the SPI" \
+	"dst $INNER_B/32 dir in in $B names spi 0x00001000 in its template" "${PAIR[@]}"
+check_eq "policy pinning the SPI: SPI in A" "$(sa_spis "$A" "$OUTER_A" "$OUTER_B")" 0x00001000
+pin_policy
+still_flows "a policy pinning the SPI"
 
 # SPI taken on the receiver: another is chosen
 esp_sa "$B" 192.0.2.9 "$OUTER_B" 0x3333 9 "$KEY_AB"

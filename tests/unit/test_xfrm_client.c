@@ -945,17 +945,17 @@ static void test_attr_overruns(void **state)
 
 static void test_too_big(void **state)
 {
-	static const uint8_t big[XFRM_SA_ATTRS_MAX];
-	size_t room = XFRM_SA_ATTRS_MAX - (sizeof(msg_aead_full) - BODY_END) - NLA_HDRLEN;
+	static const uint8_t big[XFRM_ATTRS_MAX];
+	size_t room = XFRM_ATTRS_MAX - (sizeof(msg_aead_full) - BODY_END) - NLA_HDRLEN;
 	struct xfrm_sa sa;
 	union msgbuf mb;
 
 	(void)state;
-	/* exactly XFRM_SA_ATTRS_MAX bytes of attributes: fine */
+	/* exactly XFRM_ATTRS_MAX bytes of attributes: fine */
 	load(&mb, msg_aead_full, sizeof(msg_aead_full));
 	mnl_attr_put(&mb.nlh, 400, room, big);
 	assert_int_equal(xfrm_sa_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &sa), 0);
-	assert_int_equal(sa.attrs_len, XFRM_SA_ATTRS_MAX);
+	assert_int_equal(sa.attrs_len, XFRM_ATTRS_MAX);
 	/* 4 more: refused, and said so */
 	load(&mb, msg_aead_full, sizeof(msg_aead_full));
 	mnl_attr_put(&mb.nlh, 400, room + 1, big);
@@ -976,7 +976,7 @@ static void test_attr_lookup(void **state)
 	assert_null(xfrm_sa_attr(&sa, 0));
 	assert_non_null(xfrm_sa_attr(&sa, XFRMA_REPLAY_VAL));
 	/* a hand-made SA whose length lies: nothing is read past the copy */
-	sa.attrs_len = XFRM_SA_ATTRS_MAX + 100;
+	sa.attrs_len = XFRM_ATTRS_MAX + 100;
 	assert_null(xfrm_sa_attr(&sa, XFRMA_ALG_CRYPT));
 	sa.attrs_len = 3;
 	assert_null(xfrm_sa_attr(&sa, XFRMA_ALG_AUTH));
@@ -1060,7 +1060,7 @@ static void test_batch_build(void **state)
 
 static void test_batch_full(void **state)
 {
-	static const uint8_t big[XFRM_SA_ATTRS_MAX];
+	static const uint8_t big[XFRM_ATTRS_MAX];
 	struct xfrm_sa sa;
 	union msgbuf mb;
 	size_t len;
@@ -1081,10 +1081,10 @@ static void test_batch_full(void **state)
 
 	/* the largest SAs there are fill the buffer exactly */
 	load(&mb, msg_cbc_only, sizeof(msg_cbc_only));
-	mnl_attr_put(&mb.nlh, 400, XFRM_SA_ATTRS_MAX - (sizeof(msg_cbc_only) - BODY_END) - 4,
+	mnl_attr_put(&mb.nlh, 400, XFRM_ATTRS_MAX - (sizeof(msg_cbc_only) - BODY_END) - 4,
 		     big);
 	parse_ok(mb.bytes, mb.nlh.nlmsg_len, &sa);
-	assert_int_equal(sa.attrs_len, XFRM_SA_ATTRS_MAX);
+	assert_int_equal(sa.attrs_len, XFRM_ATTRS_MAX);
 	xfrm_batch_wipe(&batch);
 	for (unsigned int i = 0; i < XFRM_BATCH_MAX; i++)
 		assert_int_equal(xfrm_batch_add_sa(&batch, XFRM_MSG_NEWSA, &sa), 0);
@@ -1106,7 +1106,7 @@ static void test_batch_bad(void **state)
 	xfrm_batch_init(&batch);
 	assert_int_equal(xfrm_batch_add_sa(&batch, XFRM_MSG_DELSA, &sa), -EINVAL);
 	assert_int_equal(xfrm_batch_add_sa(&batch, XFRM_MSG_GETSA, &sa), -EINVAL);
-	sa.attrs_len = XFRM_SA_ATTRS_MAX + 4;
+	sa.attrs_len = XFRM_ATTRS_MAX + 4;
 	assert_int_equal(xfrm_batch_add_sa(&batch, XFRM_MSG_NEWSA, &sa), -EINVAL);
 	sa.attrs_len = 6; /* cuts the first attribute */
 	assert_int_equal(xfrm_batch_add_sa(&batch, XFRM_MSG_NEWSA, &sa), -EBADMSG);
@@ -1496,6 +1496,253 @@ static void test_kernel_dump_stop(void **state)
 			 -ENOENT);
 }
 
+/* --- policies ------------------------------------------------------------------------- */
+
+#define POL_MARK_V 5
+#define POL_IF_ID 7
+
+/*
+ * A NEWPOLICY as the kernel reports one (what 'ip xfrm policy add src 10.0.0.0/24 dst
+ * 10.1.0.0/24 dir out priority 100 mark 5/0xff if_id 7 tmpl src 192.0.2.1 dst 192.0.2.2
+ * proto esp spi SPI reqid 1 mode tunnel' makes), with ntmpl templates, the first pinned to
+ * spi, and an attribute from a newer kernel.
+ */
+static void pol_msg(union msgbuf *mb, __be32 spi, unsigned int ntmpl)
+{
+	struct xfrm_user_tmpl t[8];
+	struct xfrm_userpolicy_info *info;
+	struct xfrm_mark mark = { .v = POL_MARK_V, .m = 0xff };
+
+	memset(mb, 0, sizeof(*mb));
+	memset(t, 0, sizeof(t));
+	mnl_nlmsg_put_header(mb->bytes);
+	mb->nlh.nlmsg_type = XFRM_MSG_NEWPOLICY;
+	info = mnl_nlmsg_put_extra_header(&mb->nlh, sizeof(*info));
+	info->sel.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.0", &info->sel.saddr.a4);
+	inet_pton(AF_INET, "10.1.0.0", &info->sel.daddr.a4);
+	info->sel.prefixlen_s = info->sel.prefixlen_d = 24;
+	info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
+	info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
+	info->priority = 100;
+	info->dir = XFRM_POLICY_OUT;
+	info->action = XFRM_POLICY_ALLOW;
+	for (unsigned int i = 0; i < ntmpl && i < ARRAY_SIZE(t); i++) {
+		t[i].family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.1", &t[i].saddr.a4);
+		inet_pton(AF_INET, "192.0.2.2", &t[i].id.daddr.a4);
+		t[i].id.proto = IPPROTO_ESP;
+		t[i].id.spi = i ? 0 : spi;
+		t[i].reqid = 1 + i;
+		t[i].mode = XFRM_MODE_TUNNEL;
+		t[i].aalgos = t[i].ealgos = t[i].calgos = ~0u;
+	}
+	mnl_attr_put(&mb->nlh, XFRMA_TMPL, ntmpl * sizeof(t[0]), t);
+	mnl_attr_put(&mb->nlh, XFRMA_MARK, sizeof(mark), &mark);
+	mnl_attr_put_u32(&mb->nlh, XFRMA_IF_ID, POL_IF_ID);
+}
+
+static void pol_ok(const union msgbuf *mb, struct xfrm_pol *p)
+{
+	assert_int_equal(xfrm_pol_from_msg(&mb->nlh, mb->nlh.nlmsg_len, p), 0);
+}
+
+static void test_pol_parse(void **state)
+{
+	struct xfrm_user_tmpl t;
+	struct xfrm_pol p;
+	union msgbuf mb;
+
+	(void)state;
+	pol_msg(&mb, htonl(0x1000), 2);
+	mnl_attr_put_u32(&mb.nlh, 300, 0xabcd); /* newer than us: kept */
+	pol_ok(&mb, &p);
+	assert_int_equal(p.info.dir, XFRM_POLICY_OUT);
+	assert_int_equal(p.info.priority, 100);
+	assert_int_equal(p.info.sel.prefixlen_d, 24);
+	assert_int_equal(p.attrs_len, mb.nlh.nlmsg_len - NLMSG_HDRLEN -
+					      NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_info)));
+	assert_int_equal(mnl_attr_get_u32(xfrm_pol_attr(&p, XFRMA_IF_ID)), POL_IF_ID);
+	assert_int_equal(mnl_attr_get_u32(xfrm_pol_attr(&p, 300)), 0xabcd);
+	assert_null(xfrm_pol_attr(&p, XFRMA_SEC_CTX));
+	assert_int_equal(xfrm_pol_tmpl_count(&p), 2);
+	assert_int_equal(xfrm_pol_tmpl(&p, 0, &t), 0);
+	assert_int_equal(t.id.spi, htonl(0x1000));
+	assert_int_equal(xfrm_pol_tmpl(&p, 1, &t), 0);
+	assert_int_equal(t.id.spi, 0);
+	assert_int_equal(t.reqid, 2);
+	assert_int_equal(xfrm_pol_tmpl(&p, 2, &t), -ENOENT);
+	/* a template changed in place, the others as they were */
+	t.id.spi = htonl(0x2000);
+	assert_int_equal(xfrm_pol_set_tmpl(&p, 0, &t), 0);
+	assert_int_equal(xfrm_pol_set_tmpl(&p, 2, &t), -ENOENT);
+	assert_int_equal(xfrm_pol_tmpl(&p, 0, &t), 0);
+	assert_int_equal(t.id.spi, htonl(0x2000));
+	assert_int_equal(xfrm_pol_tmpl(&p, 1, &t), 0);
+	assert_int_equal(t.id.spi, 0);
+	assert_int_equal(xfrm_pol_tmpl_count(&p), 2);
+	/* a policy without templates (dir in, action block) */
+	pol_msg(&mb, 0, 0);
+	pol_ok(&mb, &p);
+	assert_int_equal(xfrm_pol_tmpl_count(&p), 0);
+	assert_int_equal(xfrm_pol_tmpl(&p, 0, &t), -ENOENT);
+}
+
+static void test_pol_broken(void **state)
+{
+	struct xfrm_user_tmpl t[8];
+	struct xfrm_pol p;
+	union msgbuf mb, whole;
+	struct nlattr *a;
+
+	(void)state;
+	memset(t, 0, sizeof(t));
+	/* cut anywhere (more announced than readable): refused, nothing left */
+	pol_msg(&whole, htonl(0x1000), 2);
+	for (size_t len = 0; len < whole.nlh.nlmsg_len; len++) {
+		load(&mb, whole.bytes, len);
+		mb.nlh.nlmsg_len = whole.nlh.nlmsg_len;
+		memset(&p, 0x5a, sizeof(p));
+		assert_int_equal(xfrm_pol_from_msg(&mb.nlh, len, &p), -EBADMSG);
+		assert_int_equal(p.attrs_len, 0);
+	}
+	/* a length that ends inside the body or an attribute */
+	load(&mb, whole.bytes, whole.nlh.nlmsg_len);
+	mb.nlh.nlmsg_len = NLMSG_HDRLEN + sizeof(struct xfrm_userpolicy_info) - 1;
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, whole.nlh.nlmsg_len, &p), -EBADMSG);
+	mb.nlh.nlmsg_len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_info)) + 8;
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, whole.nlh.nlmsg_len, &p), -EBADMSG);
+	/* an SA is not a policy, nor a policy an SA */
+	load(&mb, whole.bytes, whole.nlh.nlmsg_len);
+	mb.nlh.nlmsg_type = XFRM_MSG_NEWSA;
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &p), -EBADMSG);
+	{
+		struct xfrm_sa sa;
+
+		assert_int_equal(xfrm_sa_from_msg(&whole.nlh, whole.nlh.nlmsg_len, &sa), -EBADMSG);
+	}
+	/* templates: part of one, or more than a bundle can hold */
+	pol_msg(&mb, 0, 0);
+	a = (struct nlattr *)(mb.bytes + NLMSG_HDRLEN +
+			      NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_info)));
+	assert_int_equal(a->nla_type, XFRMA_TMPL);
+	mnl_attr_put(&mb.nlh, XFRMA_TMPL, sizeof(t[0]) - 4, t);
+	a->nla_type = 400; /* the empty one out of the way */
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &p), -EBADMSG);
+	pol_msg(&mb, 0, 7);
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &p), -EBADMSG);
+	pol_msg(&mb, 0, 6);
+	pol_ok(&mb, &p);
+	assert_int_equal(xfrm_pol_tmpl_count(&p), 6);
+	/* twice the templates: which would the kernel take? */
+	mnl_attr_put(&mb.nlh, XFRMA_TMPL, sizeof(t[0]), t);
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &p), -EBADMSG);
+	/* a mark of the wrong size */
+	pol_msg(&mb, 0, 1);
+	mnl_attr_put_u32(&mb.nlh, XFRMA_POLICY_TYPE, 0);
+	assert_int_equal(xfrm_pol_from_msg(&mb.nlh, mb.nlh.nlmsg_len, &p), -EBADMSG);
+	/* and a batch refuses a policy whose attributes were spoiled after parsing */
+	pol_msg(&mb, 0, 1);
+	pol_ok(&mb, &p);
+	p.attrs_len = XFRM_ATTRS_MAX + 4;
+	xfrm_batch_init(&batch);
+	assert_int_equal(xfrm_batch_add_pol(&batch, XFRM_MSG_NEWPOLICY, &p), -EINVAL);
+	assert_int_equal(xfrm_batch_add_delpol(&batch, &p), -EINVAL);
+	pol_ok(&mb, &p);
+	assert_int_equal(xfrm_batch_add_pol(&batch, XFRM_MSG_NEWSA, &p), -EINVAL);
+	assert_int_equal(batch.n, 0);
+}
+
+/* The policy the kernel reports is the one we gave it, whatever the way we ask for it. */
+static void assert_same_pol(const struct xfrm_pol *got, const struct xfrm_pol *want)
+{
+	struct xfrm_user_tmpl a, b;
+
+	assert_memory_equal(&got->info.sel, &want->info.sel, sizeof(want->info.sel));
+	assert_int_equal(got->info.dir, want->info.dir);
+	assert_int_equal(got->info.action, want->info.action);
+	assert_int_equal(got->info.priority, want->info.priority);
+	assert_int_equal(xfrm_pol_tmpl_count(got), xfrm_pol_tmpl_count(want));
+	for (unsigned int i = 0; i < xfrm_pol_tmpl_count(want); i++) {
+		assert_int_equal(xfrm_pol_tmpl(got, i, &a), 0);
+		assert_int_equal(xfrm_pol_tmpl(want, i, &b), 0);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
+	assert_memory_equal(mnl_attr_get_payload(xfrm_pol_attr(got, XFRMA_MARK)),
+			    mnl_attr_get_payload(xfrm_pol_attr(want, XFRMA_MARK)),
+			    sizeof(struct xfrm_mark));
+	assert_int_equal(mnl_attr_get_u32(xfrm_pol_attr(got, XFRMA_IF_ID)), POL_IF_ID);
+}
+
+static int count_pol(void *ctx, const struct xfrm_pol *p)
+{
+	(void)p;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* NEWPOLICY, GETPOLICY (by selector, by index, dump), UPDPOLICY of a template, DELPOLICY. */
+static void test_kernel_policy(void **state)
+{
+	struct xfrm_client *c = kernel_client(state);
+	struct xfrm_pol want, got, by_index;
+	struct xfrm_user_tmpl t;
+	union msgbuf mb;
+	int n = 0;
+
+	pol_msg(&mb, htonl(0x1000), 2);
+	pol_ok(&mb, &want);
+	assert_int_equal(xfrm_pol_get(c, &want, &got), -ENOENT);
+	xfrm_batch_init(&batch);
+	assert_int_equal(xfrm_batch_add_pol(&batch, XFRM_MSG_NEWPOLICY, &want), 0);
+	assert_int_equal(xfrm_batch_add_pol(&batch, XFRM_MSG_NEWPOLICY, &want), 0);
+	assert_int_equal(xfrm_client_run(c, &batch), -EEXIST);
+	assert_int_equal(batch.err[0], 0);
+	assert_int_equal(batch.err[1], -EEXIST);
+	/* by selector, direction, mark and if_id */
+	assert_int_equal(xfrm_pol_get(c, &want, &got), 0);
+	assert_same_pol(&got, &want);
+	assert_int_not_equal(got.info.index, 0);
+	assert_int_equal(xfrm_pol_dump(c, count_pol, &n), 0);
+	assert_int_equal(n, 1);
+	/* another mark names another policy */
+	by_index = want;
+	((struct xfrm_mark *)mnl_attr_get_payload(xfrm_pol_attr(&by_index, XFRMA_MARK)))->v = 6;
+	assert_int_equal(xfrm_pol_get(c, &by_index, &by_index), -ENOENT);
+
+	/* UPDPOLICY: the first template follows a new SPI */
+	assert_int_equal(xfrm_pol_tmpl(&got, 0, &t), 0);
+	t.id.spi = htonl(0x2000);
+	assert_int_equal(xfrm_pol_set_tmpl(&got, 0, &t), 0);
+	xfrm_batch_wipe(&batch);
+	assert_int_equal(xfrm_batch_add_pol(&batch, XFRM_MSG_UPDPOLICY, &got), 0);
+	assert_int_equal(xfrm_client_run(c, &batch), 0);
+	/* by index, which the update kept */
+	memset(&by_index, 0, sizeof(by_index));
+	by_index.info.index = got.info.index;
+	by_index.info.dir = XFRM_POLICY_OUT;
+	memcpy(by_index.attrs, got.attrs, got.attrs_len); /* its mark and if_id name it too */
+	by_index.attrs_len = got.attrs_len;
+	assert_int_equal(xfrm_pol_get(c, &by_index, &by_index), 0);
+	assert_same_pol(&by_index, &got);
+	assert_int_equal(by_index.info.index, got.info.index);
+	assert_int_equal(xfrm_pol_tmpl(&by_index, 0, &t), 0);
+	assert_int_equal(t.id.spi, htonl(0x2000));
+
+	/* DELPOLICY, twice: the second finds nothing */
+	xfrm_batch_wipe(&batch);
+	assert_int_equal(xfrm_batch_add_delpol(&batch, &want), 0);
+	assert_int_equal(xfrm_batch_add_delpol(&batch, &want), 0);
+	assert_int_equal(xfrm_client_run(c, &batch), -ENOENT);
+	assert_int_equal(batch.err[0], 0);
+	assert_int_equal(batch.err[1], -ENOENT);
+	xfrm_batch_wipe(&batch);
+	assert_int_equal(xfrm_pol_get(c, &want, &got), -ENOENT);
+	n = 0;
+	assert_int_equal(xfrm_pol_dump(c, count_pol, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1535,11 +1782,14 @@ int main(void)
 		cmocka_unit_test(test_answers_broken),
 		cmocka_unit_test(test_answers_replies),
 		cmocka_unit_test(test_seq_numbers),
+		cmocka_unit_test(test_pol_parse),
+		cmocka_unit_test(test_pol_broken),
 		/* the real kernel, each test in a network namespace of its own */
 		cmocka_unit_test_setup_teardown(test_kernel_errors, kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_spi_alloc, kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_rekey, kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_dump_stop, kernel_setup, kernel_teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_policy, kernel_setup, kernel_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xfrm_client", tests, NULL, NULL);
