@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests for userspace/episode.c: synthetic SA, policy and drop sequences, fed as the
+ * monitor feeds them, and the episodes that come out. Times are in milliseconds here (MS).
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../userspace/episode.c"
+
+#define MS 1000000ull
+#define NS_A 4026532001u /* namespace inodes */
+#define NS_B 4026532002u
+#define MAX_OUT 128
+
+static struct episode out[MAX_OUT];
+static int n_out;
+
+static void collect(void *ctx, const struct episode *ep)
+{
+	(void)ctx;
+	assert_true(n_out < MAX_OUT);
+	out[n_out++] = *ep;
+}
+
+static int setup(void **state)
+{
+	n_out = 0;
+	*state = episode_engine_new(collect, NULL);
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	episode_engine_free(*state);
+	return 0;
+}
+
+/* An ESP SA event of the tunnel 192.0.2.1 -> 192.0.2.2 (flow: reqid, dir) at t ms. */
+static struct sa_event sa(__u8 kind, __u32 netns, __u32 spi, __u8 dir, __u32 reqid, __u64 t)
+{
+	struct sa_event e = {
+		.ts_ns = t * MS,
+		.netns = netns,
+		.kind = kind,
+		.family = AF_INET,
+		.proto = IPPROTO_ESP,
+		.spi = htonl(spi),
+		.reqid = reqid,
+		.dir = dir,
+	};
+
+	inet_pton(AF_INET, "192.0.2.1", e.saddr);
+	inet_pton(AF_INET, "192.0.2.2", e.daddr);
+	return e;
+}
+
+static void feed(struct episode_engine *eng, __u8 kind, __u32 netns, __u32 spi, __u8 dir,
+		 __u64 t)
+{
+	struct sa_event e = sa(kind, netns, spi, dir, 1, t);
+
+	episode_feed_sa(eng, &e);
+}
+
+static void baseline(struct episode_engine *eng, __u32 netns, __u32 spi, __u8 dir)
+{
+	struct sa_event e = sa(SA_EVENT_ADD, netns, spi, dir, 1, 0);
+
+	episode_baseline(eng, &e);
+}
+
+/* count drops of cause on spi (0: none known) to 192.0.2.2, between first and last ms */
+static void drops(struct episode_engine *eng, __u32 netns, __u32 spi, __u8 cause, __u64 count,
+		  __u64 first, __u64 last)
+{
+	struct drop_key k = { .netns = netns, .spi = htonl(spi), .family = AF_INET, .cause = cause };
+
+	inet_pton(AF_INET, "192.0.2.2", k.daddr);
+	episode_feed_drops(eng, &k, count, first * MS, last * MS);
+}
+
+/* everything settled: well past the reorder, settle and timeout times */
+static void settle_all(struct episode_engine *eng, __u64 t)
+{
+	episode_advance(eng, t * MS + EPISODE_TIMEOUT_NS + EPISODE_SETTLE_NS + EPISODE_REORDER_NS,
+			false);
+}
+
+static void test_insert_before_delete(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 100);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1100);
+	/* complete at 1.1 s, but final only once its settle time is over */
+	episode_advance(eng, 1200 * MS, false);
+	assert_int_equal(n_out, 0);
+	episode_advance(eng, 1100 * MS + EPISODE_SETTLE_NS + EPISODE_REORDER_NS, false);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].kind, EPISODE_REPLACED);
+	assert_int_equal(out[0].old_spi, htonl(0x1000));
+	assert_int_equal(out[0].new_spi, htonl(0x2000));
+	assert_true(out[0].has_gap);
+	assert_int_equal(out[0].gap_ns, 0);
+	assert_int_equal(out[0].overlap_ns, 1000 * MS);
+	assert_int_equal(out[0].drops_total, 0);
+	assert_int_equal(out[0].outage_ns, 0);
+	assert_int_equal(out[0].flow.dir, SA_DIR_OUT);
+	assert_int_equal(out[0].flow.netns, NS_A);
+	assert_int_equal(out[0].id, 1);
+}
+
+/* The receiver of delete-add: no SA for 30 ms, 60 packets lost in it. */
+static void test_delete_before_insert(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 500);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 58, 501, 528);
+	drops(eng, NS_B, 0x1000, DROP_IN_STATE_INVALID, 2, 500, 500);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x3000, SA_DIR_IN, 530);
+	settle_all(eng, 530);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].kind, EPISODE_REPLACED);
+	assert_int_equal(out[0].gap_ns, 30 * MS);
+	assert_int_equal(out[0].overlap_ns, 0);
+	assert_int_equal(out[0].drops[DROP_IN_NO_STATE], 58);
+	assert_int_equal(out[0].drops[DROP_IN_STATE_INVALID], 2);
+	assert_int_equal(out[0].drops_total, 60);
+	assert_int_equal(out[0].first_drop_ns, 500 * MS);
+	assert_int_equal(out[0].last_drop_ns, 528 * MS);
+	assert_int_equal(out[0].outage_ns, 28 * MS);
+}
+
+/* delete-add keeps the SPI: the same SPI re-added is a replacement too. */
+static void test_same_spi_readd(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	for (int i = 0; i < 3; i++) {
+		feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1000 * i + 10);
+		feed(eng, SA_EVENT_ADD, NS_A, 0x1000, SA_DIR_OUT, 1000 * i + 12);
+	}
+	settle_all(eng, 3000);
+	assert_int_equal(n_out, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(out[i].old_spi, htonl(0x1000));
+		assert_int_equal(out[i].new_spi, htonl(0x1000));
+		assert_int_equal(out[i].gap_ns, 2 * MS);
+		assert_int_equal(out[i].id, (uint64_t)i + 1);
+	}
+}
+
+/* A flush of 100 flows (netlink: one FLUSHSA), then 99 of them come back. */
+static void test_flush_many(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	for (__u32 i = 0; i < 100; i++) {
+		struct sa_event e = sa(SA_EVENT_ADD, NS_A, 0x100 + i, SA_DIR_OUT, 100 + i, 0);
+
+		episode_baseline(eng, &e);
+	}
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.flows, 100);
+	assert_int_equal(st.sas, 100);
+	episode_feed_flush(eng, NS_B, IPSEC_PROTO_ANY, 10 * MS); /* another namespace: nothing */
+	episode_feed_flush(eng, NS_A, IPPROTO_AH, 10 * MS);       /* another proto: nothing */
+	episode_feed_flush(eng, NS_A, IPSEC_PROTO_ANY, 20 * MS);
+	for (__u32 i = 0; i < 99; i++) {
+		struct sa_event e = sa(SA_EVENT_ADD, NS_A, 0x1000 + i, SA_DIR_OUT, 100 + i, 25);
+
+		episode_feed_sa(eng, &e);
+	}
+	episode_advance(eng, 25 * MS + EPISODE_REORDER_NS + EPISODE_SETTLE_NS, false);
+	assert_int_equal(n_out, 99);
+	for (int i = 0; i < 99; i++) {
+		assert_int_equal(out[i].kind, EPISODE_REPLACED);
+		assert_int_equal(out[i].gap_ns, 5 * MS);
+	}
+	/* the last one never came back */
+	settle_all(eng, 25);
+	assert_int_equal(n_out, 100);
+	assert_int_equal(out[99].kind, EPISODE_UNREPLACED);
+	assert_int_equal(out[99].old_spi, htonl(0x100 + 99));
+	assert_int_equal(out[99].new_spi, 0);
+	assert_false(out[99].has_gap);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.flows, 99);
+	assert_int_equal(st.sas, 99);
+}
+
+/* Hard expiry: BPF reports the delete, then the expiry; no successor for a while. */
+static void test_expiry(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct sa_event e;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 2000);
+	e = sa(SA_EVENT_EXPIRE, NS_A, 0x1000, SA_DIR_OUT, 1, 2000);
+	e.hard = 1;
+	episode_feed_sa(eng, &e);
+	/* the sender blackholes: drops without an SA */
+	drops(eng, NS_A, 0, DROP_OUT_NO_STATE, 500, 2001, 2500);
+	/* netlink order: the expiry first, then the delete */
+	e = sa(SA_EVENT_EXPIRE, NS_A, 0x2000, SA_DIR_IN, 1, 2000);
+	e.hard = 1;
+	episode_feed_sa(eng, &e);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x2000, SA_DIR_IN, 2001);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2001, SA_DIR_IN, 2600);
+	settle_all(eng, 2600);
+	assert_int_equal(n_out, 2);
+	/* the inbound one was replaced (first complete), the outbound not */
+	assert_int_equal(out[0].kind, EPISODE_EXPIRED);
+	assert_int_equal(out[0].flow.dir, SA_DIR_IN);
+	assert_int_equal(out[0].gap_ns, 599 * MS);
+	assert_int_equal(out[0].drops_total, 0);
+	assert_int_equal(out[1].kind, EPISODE_EXPIRED);
+	assert_int_equal(out[1].flow.dir, SA_DIR_OUT);
+	assert_int_equal(out[1].new_spi, 0);
+	assert_int_equal(out[1].drops[DROP_OUT_NO_STATE], 500);
+	assert_int_equal(out[1].outage_ns, 499 * MS);
+}
+
+/* An outbound policy whose template names the SPI: traffic moves when the policy does. */
+static void policy_tmpl(struct episode_engine *eng, __u8 kind, __u32 spi, __u64 t)
+{
+	struct policy_event p = {
+		.ts_ns = t * MS,
+		.netns = NS_A,
+		.kind = kind,
+		.dir = XFRM_POLICY_OUT,
+		.index = 9,
+		.n_tmpl = 1,
+		.tmpl_proto = IPPROTO_ESP,
+		.tmpl_family = AF_INET,
+		.tmpl_spi = htonl(spi),
+		.tmpl_reqid = 1,
+	};
+
+	inet_pton(AF_INET, "192.0.2.1", p.tmpl_saddr);
+	inet_pton(AF_INET, "192.0.2.2", p.tmpl_daddr);
+	episode_feed_policy(eng, &p);
+}
+
+static void test_policy_switch(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	policy_tmpl(eng, POLICY_EVENT_ADD, 0x1000, 0);
+	/* new SA at 100, old one gone at 200, the policy moves at 250: 50 ms without an SA */
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 100);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 200);
+	episode_advance(eng, 240 * MS + EPISODE_REORDER_NS + EPISODE_SETTLE_NS, false);
+	assert_int_equal(n_out, 0); /* waits for the switch */
+	policy_tmpl(eng, POLICY_EVENT_UPDATE, 0x2000, 250);
+	/* next: new SA at 1000, the policy moves at 1010, old gone at 1500: no gap, no overlap */
+	feed(eng, SA_EVENT_ADD, NS_A, 0x3000, SA_DIR_OUT, 1000);
+	policy_tmpl(eng, POLICY_EVENT_UPDATE, 0x3000, 1010);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x2000, SA_DIR_OUT, 1500);
+	/* and the policy moving first: 20 ms with a template naming an SA not there yet */
+	policy_tmpl(eng, POLICY_EVENT_UPDATE, 0x4000, 2000);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x4000, SA_DIR_OUT, 2020);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x3000, SA_DIR_OUT, 2100);
+	settle_all(eng, 2100);
+	assert_int_equal(n_out, 3);
+	assert_int_equal(out[0].new_spi, htonl(0x2000));
+	assert_int_equal(out[0].t_switch, 250 * MS);
+	assert_int_equal(out[0].gap_ns, 50 * MS);
+	assert_int_equal(out[0].overlap_ns, 0);
+	assert_int_equal(out[1].new_spi, htonl(0x3000));
+	assert_int_equal(out[1].gap_ns, 0);
+	assert_int_equal(out[1].overlap_ns, 0);
+	assert_int_equal(out[2].new_spi, htonl(0x4000));
+	assert_int_equal(out[2].gap_ns, 20 * MS);
+}
+
+/* Two flows rekeyed at once (both directions, two namespaces): each its own episode. */
+static void test_interleaved_flows(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	baseline(eng, NS_B, 0x2000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
+	/* make-before-break of A->B, delete-add of B->A, interleaved */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 10);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x2000, SA_DIR_IN, 11);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x1001, SA_DIR_OUT, 12);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_IN, 13);
+	drops(eng, NS_A, 0x2000, DROP_IN_NO_STATE, 4, 11, 12);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x2000, SA_DIR_OUT, 14);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_OUT, 15);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1012);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1010);
+	settle_all(eng, 1012);
+	assert_int_equal(n_out, 4);
+	for (int i = 0; i < 4; i++) {
+		const struct episode *ep = &out[i];
+
+		if (ep->flow.netns == NS_A && ep->flow.dir == SA_DIR_IN) {
+			assert_int_equal(ep->gap_ns, 2 * MS);
+			assert_int_equal(ep->drops_total, 4);
+		} else if (ep->flow.netns == NS_B && ep->flow.dir == SA_DIR_OUT) {
+			assert_int_equal(ep->gap_ns, 1 * MS);
+			assert_int_equal(ep->drops_total, 0);
+		} else {
+			assert_int_equal(ep->gap_ns, 0);
+			assert_int_equal(ep->overlap_ns, 1000 * MS);
+			assert_int_equal(ep->new_spi, htonl(0x1001));
+			assert_int_equal(ep->drops_total, 0);
+		}
+	}
+}
+
+/* Both sources report the same events, netlink later and the delete out of order. */
+static void test_duplicates(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN); /* a dump seen twice */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 100);      /* BPF */
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1130);  /* netlink, 30 ms late */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 120);      /* netlink, 20 ms late */
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1100);  /* BPF, fed last */
+	settle_all(eng, 1130);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].overlap_ns, 1000 * MS); /* from the earliest of each */
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.duplicates, 2);
+	assert_int_equal(st.sas, 1);
+}
+
+/* Events fed after the reorder time has passed them still count, in their order. */
+static void test_reorder_window(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 100);
+	episode_advance(eng, 120 * MS, false); /* nothing applied yet: 100 > 120 - 50 */
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 90); /* BPF's delete, before it */
+	settle_all(eng, 100);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].gap_ns, 10 * MS);
+	assert_int_equal(out[0].overlap_ns, 0);
+}
+
+/* A second SA that stays (no delete), and a newcomer deleted first: no episode. */
+static void test_never_completes(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 10);
+	episode_advance(eng, 10 * MS + EPISODE_TIMEOUT_NS - MS, false);
+	assert_int_equal(n_out, 0);
+	settle_all(eng, 10);
+	assert_int_equal(n_out, 0);
+	/* a make-before-break that failed and was undone */
+	feed(eng, SA_EVENT_ADD, NS_A, 0x3000, SA_DIR_OUT, 20000);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x3000, SA_DIR_OUT, 20001);
+	/* the episode that was cancelled by the timeout does not come back either */
+	settle_all(eng, 20001);
+	assert_int_equal(n_out, 0);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.cancelled, 2);
+	assert_int_equal(st.sas, 2);
+	/* a drop outside any episode is not one of theirs */
+	drops(eng, NS_A, 0x1000, DROP_IN_ICV_FAIL, 5, 30000, 30001);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 30002);
+	settle_all(eng, 30002);
+	assert_int_equal(n_out, 0); /* 0x2000 is still there: no gap, no episode */
+}
+
+/* Late drops count until the settle time is over, not after. */
+static void test_late_drops(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 0 + 1);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1001);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 3, 1200, 1300);  /* in flight: counted */
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 7, 2100, 2200);  /* too late */
+	drops(eng, NS_B, 0x5555, DROP_IN_NO_STATE, 9, 1100, 1100);  /* another SPI */
+	settle_all(eng, 2200);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].drops_total, 3);
+	assert_int_equal(out[0].outage_ns, 100 * MS);
+}
+
+static void test_sa_counts_fn(void *ctx, __u32 netns, __u8 dir, __u64 n)
+{
+	__u64 *c = ctx;
+
+	c[(netns == NS_B) * 3 + dir] += n;
+}
+
+static void test_sa_counts(void **state)
+{
+	struct episode_engine *eng = *state;
+	__u64 c[6] = { 0 };
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 5);
+	episode_advance(eng, 100 * MS, false);
+	episode_sa_counts(eng, test_sa_counts_fn, c);
+	assert_int_equal(c[SA_DIR_OUT], 1);
+	assert_int_equal(c[SA_DIR_IN], 1);
+	assert_int_equal(c[3 + SA_DIR_IN], 2);
+	assert_int_equal(c[3 + SA_DIR_OUT], 0);
+	assert_string_equal(episode_kind_name(EPISODE_UNREPLACED), "unreplaced");
+	assert_string_equal(episode_kind_name(0), "?");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
+		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
+		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
+		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
+	};
+
+	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);
+}

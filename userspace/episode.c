@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Rekey episodes from SA events and drops: see episode.h. */
+#include "episode.h"
+
+#include <errno.h>
+#include <linux/ipsec.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#define FLOW_SAS_MAX 8     /* SAs of one flow at once; more are counted, not tracked */
+#define QUEUE_MAX 65536    /* input waiting for its reorder time */
+#define POLICY_PINS_MAX 4096
+
+struct live_sa {
+	__u32 spi;
+	__u64 t_insert; /* 0: there before we started */
+	bool hard_expired;
+};
+
+struct active;
+
+struct flow {
+	struct flow_key key;
+	struct live_sa sas[FLOW_SAS_MAX];
+	int n_sas;
+	__u32 pinned_spi;     /* an outbound policy template names this SPI; 0: none */
+	__u64 pin_ts;         /* since when */
+	struct active *open;  /* the episode in progress */
+	UT_hash_handle hh;
+};
+
+/*
+ * An episode in progress (open: on the open list, newest first) or complete and waiting for
+ * late drops (settling: on the settling list, in order of completion).
+ */
+struct active {
+	struct episode ep;
+	struct flow *flow; /* while open; NULL once complete */
+	bool pinned;       /* a policy template names the flow's SPI: it moves the traffic */
+	__u64 t_start, t_end;
+	struct active *prev, *next;
+};
+
+struct active_list {
+	struct active *head, *tail;
+};
+
+/* Outbound policies whose first template names an SPI, by (netns, index). */
+struct policy_pin {
+	struct {
+		__u32 netns, index;
+	} key;
+	__u32 spi;
+	UT_hash_handle hh;
+};
+
+enum item_type { ITEM_SA, ITEM_POLICY, ITEM_FLUSH, ITEM_DROPS };
+
+struct item {
+	__u64 ts, seq;
+	enum item_type type;
+	union {
+		struct sa_event sa;
+		struct policy_event pol;
+		struct {
+			__u32 netns;
+			__u8 proto;
+		} flush;
+		struct {
+			struct drop_key k;
+			__u64 count, first, last;
+		} drops;
+	};
+};
+
+struct episode_engine {
+	episode_fn done;
+	void *ctx;
+	__u64 timeout_ns;
+	struct flow *flows;
+	struct policy_pin *pins;
+	struct active_list open, settling;
+	struct item *queue;
+	size_t n_queue, cap_queue;
+	__u64 seq, next_id;
+	__u64 clock; /* what has been applied: now - EPISODE_REORDER_NS */
+	struct episode_stats st;
+};
+
+static const char *const kind_names[] = {
+	[EPISODE_REPLACED] = "replaced",
+	[EPISODE_UNREPLACED] = "unreplaced",
+	[EPISODE_EXPIRED] = "expired",
+};
+
+const char *episode_kind_name(enum episode_kind k)
+{
+	return k > 0 && k < EPISODE_KIND_MAX ? kind_names[k] : "?";
+}
+
+struct episode_engine *episode_engine_new(episode_fn done, void *ctx)
+{
+	struct episode_engine *eng = calloc(1, sizeof(*eng));
+
+	if (!eng)
+		return NULL;
+	eng->done = done;
+	eng->ctx = ctx;
+	eng->timeout_ns = EPISODE_TIMEOUT_NS;
+	return eng;
+}
+
+void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns)
+{
+	eng->timeout_ns = timeout_ns;
+}
+
+void episode_engine_free(struct episode_engine *eng)
+{
+	struct flow *f, *ftmp;
+	struct policy_pin *p, *ptmp;
+
+	if (!eng)
+		return;
+	HASH_ITER(hh, eng->flows, f, ftmp) {
+		HASH_DEL(eng->flows, f);
+		free(f);
+	}
+	HASH_ITER(hh, eng->pins, p, ptmp) {
+		HASH_DEL(eng->pins, p);
+		free(p);
+	}
+	for (struct active_list *l = &eng->open; l; l = l == &eng->open ? &eng->settling : NULL)
+		while (l->head) {
+			struct active *a = l->head;
+
+			l->head = a->next;
+			free(a);
+		}
+	free(eng->queue);
+	free(eng);
+}
+
+/* ---- flows ---- */
+
+static void flow_key_of(const struct sa_event *e, struct flow_key *k)
+{
+	size_t alen = e->family == AF_INET ? 4 : 16;
+
+	memset(k, 0, sizeof(*k));
+	k->netns = e->netns;
+	k->reqid = e->reqid;
+	k->mark_v = e->mark_v;
+	k->mark_m = e->mark_m;
+	k->if_id = e->if_id;
+	memcpy(k->saddr, e->saddr, alen);
+	memcpy(k->daddr, e->daddr, alen);
+	k->family = e->family;
+	k->proto = e->proto;
+	k->dir = e->dir;
+}
+
+static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *k, bool create)
+{
+	struct flow *f;
+
+	HASH_FIND(hh, eng->flows, k, sizeof(*k), f);
+	if (f || !create)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->key = *k;
+	HASH_ADD(hh, eng->flows, key, sizeof(f->key), f);
+	eng->st.flows++;
+	return f;
+}
+
+/* A flow with no SA and no episode is forgotten. */
+static void flow_maybe_free(struct episode_engine *eng, struct flow *f)
+{
+	if (f->n_sas || f->open || f->pinned_spi)
+		return;
+	HASH_DEL(eng->flows, f);
+	free(f);
+	eng->st.flows--;
+}
+
+static int flow_find_sa(const struct flow *f, __u32 spi)
+{
+	for (int i = 0; i < f->n_sas; i++)
+		if (f->sas[i].spi == spi)
+			return i;
+	return -1;
+}
+
+static void flow_add_sa(struct episode_engine *eng, struct flow *f, __u32 spi, __u64 ts)
+{
+	if (f->n_sas == FLOW_SAS_MAX) {
+		/* the oldest makes room: a flow this crowded is not a rekey we can follow */
+		memmove(f->sas, f->sas + 1, (FLOW_SAS_MAX - 1) * sizeof(f->sas[0]));
+		f->n_sas--;
+		eng->st.sas--;
+	}
+	f->sas[f->n_sas++] = (struct live_sa){ .spi = spi, .t_insert = ts };
+	eng->st.sas++;
+}
+
+static struct live_sa flow_remove_sa(struct episode_engine *eng, struct flow *f, int i)
+{
+	struct live_sa sa = f->sas[i];
+
+	memmove(f->sas + i, f->sas + i + 1, (f->n_sas - i - 1) * sizeof(f->sas[0]));
+	f->n_sas--;
+	eng->st.sas--;
+	return sa;
+}
+
+/* ---- episodes ---- */
+
+static void list_push_head(struct active_list *l, struct active *a)
+{
+	a->prev = NULL;
+	a->next = l->head;
+	if (l->head)
+		l->head->prev = a;
+	else
+		l->tail = a;
+	l->head = a;
+}
+
+static void list_push_tail(struct active_list *l, struct active *a)
+{
+	a->next = NULL;
+	a->prev = l->tail;
+	if (l->tail)
+		l->tail->next = a;
+	else
+		l->head = a;
+	l->tail = a;
+}
+
+static void list_unlink(struct active_list *l, struct active *a)
+{
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		l->head = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	else
+		l->tail = a->prev;
+	a->prev = a->next = NULL;
+}
+
+static struct active *active_new(struct episode_engine *eng, struct flow *f, __u64 t_start)
+{
+	struct active *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->ep.flow = f->key;
+	a->ep.kind = EPISODE_REPLACED;
+	a->flow = f;
+	a->t_start = t_start;
+	a->pinned = f->pinned_spi != 0;
+	list_push_head(&eng->open, a);
+	f->open = a;
+	return a;
+}
+
+/* The episode is over: it settles (late drops), then goes out. */
+static void complete(struct episode_engine *eng, struct active *a, __u64 t_end)
+{
+	struct episode *ep = &a->ep;
+
+	if (ep->new_spi && ep->t_insert_new && ep->t_delete_old) {
+		__u64 old_end = ep->t_delete_old, new_start = ep->t_insert_new;
+
+		/* with a template naming the SPI, traffic moves when the policy does */
+		if (a->pinned && ep->t_switch) {
+			old_end = ep->t_switch < old_end ? ep->t_switch : old_end;
+			new_start = ep->t_switch > new_start ? ep->t_switch : new_start;
+		}
+		ep->has_gap = true;
+		ep->gap_ns = new_start > old_end ? new_start - old_end : 0;
+		ep->overlap_ns = old_end > new_start ? old_end - new_start : 0;
+	}
+	ep->id = ++eng->next_id;
+	a->t_end = t_end;
+	list_unlink(&eng->open, a);
+	list_push_tail(&eng->settling, a);
+	if (a->flow) {
+		struct flow *f = a->flow;
+
+		f->open = NULL;
+		a->flow = NULL;
+		flow_maybe_free(eng, f);
+	}
+}
+
+static void cancel(struct episode_engine *eng, struct active *a)
+{
+	struct flow *f = a->flow;
+
+	list_unlink(&eng->open, a);
+	free(a);
+	eng->st.cancelled++;
+	if (f) {
+		f->open = NULL;
+		flow_maybe_free(eng, f);
+	}
+}
+
+/* Both sides known, and the policy's switch when it names the SPI: complete. */
+static void maybe_complete(struct episode_engine *eng, struct active *a, __u64 ts)
+{
+	const struct episode *ep = &a->ep;
+
+	if (ep->t_delete_old && ep->t_insert_new && (!a->pinned || ep->t_switch))
+		complete(eng, a, ts);
+}
+
+static void on_insert(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct flow_key k;
+	struct flow *f;
+	struct active *a;
+
+	flow_key_of(e, &k);
+	f = flow_get(eng, &k, true);
+	if (!f)
+		return;
+	if (flow_find_sa(f, e->spi) >= 0) {
+		eng->st.duplicates++;
+		return;
+	}
+	a = f->open;
+	if (a && !a->ep.new_spi) {
+		/* delete first: this is the successor (a new SPI or the same one again) */
+		a->ep.new_spi = e->spi;
+		a->ep.t_insert_new = e->ts_ns;
+		flow_add_sa(eng, f, e->spi, e->ts_ns);
+		maybe_complete(eng, a, e->ts_ns);
+		return;
+	}
+	if (!a && f->n_sas) {
+		/* insert first: the newest SA present is the one being replaced */
+		a = active_new(eng, f, e->ts_ns);
+		if (a) {
+			a->ep.old_spi = f->sas[f->n_sas - 1].spi;
+			a->ep.new_spi = e->spi;
+			a->ep.t_insert_new = e->ts_ns;
+			/* the policy named the newcomer before it came */
+			if (a->pinned && f->pinned_spi == e->spi)
+				a->ep.t_switch = f->pin_ts;
+		}
+	}
+	flow_add_sa(eng, f, e->spi, e->ts_ns);
+}
+
+static void on_delete(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct flow_key k;
+	struct flow *f;
+	struct live_sa gone;
+	struct active *a;
+	int i;
+
+	flow_key_of(e, &k);
+	f = flow_get(eng, &k, false);
+	i = f ? flow_find_sa(f, e->spi) : -1;
+	if (i < 0) {
+		eng->st.duplicates++;
+		return;
+	}
+	gone = flow_remove_sa(eng, f, i);
+	a = f->open;
+	if (a && a->ep.new_spi && !a->ep.t_delete_old) {
+		if (gone.spi == a->ep.old_spi) {
+			a->ep.t_delete_old = e->ts_ns;
+			if (gone.hard_expired)
+				a->ep.kind = EPISODE_EXPIRED;
+			maybe_complete(eng, a, e->ts_ns);
+		} else if (gone.spi == a->ep.new_spi) {
+			cancel(eng, a); /* the newcomer went first: nothing was replaced */
+		}
+	} else if (!a && !f->n_sas) {
+		/* delete first: the flow has no SA now */
+		a = active_new(eng, f, e->ts_ns);
+		if (a) {
+			a->ep.old_spi = gone.spi;
+			a->ep.t_delete_old = e->ts_ns;
+			/* the policy had moved away from it already */
+			if (a->pinned && f->pinned_spi != gone.spi)
+				a->ep.t_switch = f->pin_ts;
+			if (gone.hard_expired)
+				a->ep.kind = EPISODE_EXPIRED;
+		}
+	}
+	flow_maybe_free(eng, f);
+}
+
+/* A hard expiry: before its delete (mark the SA) or after it (mark the episode). */
+static void on_hard_expire(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct flow_key k;
+	struct flow *f;
+	int i;
+
+	flow_key_of(e, &k);
+	f = flow_get(eng, &k, false);
+	i = f ? flow_find_sa(f, e->spi) : -1;
+	if (i >= 0) {
+		f->sas[i].hard_expired = true;
+		return;
+	}
+	/* the episode its delete opened, or completed */
+	for (struct active *a = eng->open.head; a; a = a->next)
+		if (!memcmp(&a->ep.flow, &k, sizeof(k)) && a->ep.old_spi == e->spi &&
+		    a->ep.t_delete_old) {
+			a->ep.kind = EPISODE_EXPIRED;
+			return;
+		}
+	for (struct active *a = eng->settling.tail; a; a = a->prev)
+		if (!memcmp(&a->ep.flow, &k, sizeof(k)) && a->ep.old_spi == e->spi &&
+		    a->ep.t_delete_old) {
+			a->ep.kind = EPISODE_EXPIRED;
+			return;
+		}
+}
+
+static void apply_sa(struct episode_engine *eng, const struct sa_event *e)
+{
+	switch (e->kind) {
+	case SA_EVENT_ADD:
+		on_insert(eng, e);
+		break;
+	case SA_EVENT_DELETE:
+		on_delete(eng, e);
+		break;
+	case SA_EVENT_EXPIRE:
+		if (e->hard)
+			on_hard_expire(eng, e);
+		break;
+	default: /* updates change neither keys nor SPIs */
+		break;
+	}
+}
+
+static bool addr_eq(__u8 family, const __u32 *a, const __u32 *b)
+{
+	return !memcmp(a, b, family == AF_INET ? 4 : 16);
+}
+
+/*
+ * An outbound policy whose template names an SPI: the flow it feeds (same namespace,
+ * tunnel addresses, proto, reqid unless any) follows it. A change of that SPI is the
+ * outbound switch of the flow's episode.
+ */
+static void apply_policy(struct episode_engine *eng, const struct policy_event *e)
+{
+	struct policy_pin *pin;
+	struct flow *f, *tmp;
+	struct {
+		__u32 netns, index;
+	} key = { e->netns, e->index };
+	bool gone = e->kind == POLICY_EVENT_DELETE || (e->kind == POLICY_EVENT_EXPIRE && e->hard);
+	__u32 spi = gone ? 0 : e->tmpl_spi;
+
+	if (e->dir != XFRM_POLICY_OUT || !e->n_tmpl)
+		return;
+	HASH_FIND(hh, eng->pins, &key, sizeof(key), pin);
+	if ((pin ? pin->spi : 0) == spi)
+		return; /* the template did not change */
+	if (!spi) {
+		HASH_DEL(eng->pins, pin);
+		free(pin);
+	} else {
+		if (!pin) {
+			if (HASH_COUNT(eng->pins) >= POLICY_PINS_MAX || !(pin = calloc(1, sizeof(*pin))))
+				return;
+			pin->key.netns = e->netns;
+			pin->key.index = e->index;
+			HASH_ADD(hh, eng->pins, key, sizeof(pin->key), pin);
+		}
+		pin->spi = spi;
+	}
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		if (f->key.netns != e->netns || f->key.dir == SA_DIR_IN ||
+		    f->key.family != e->tmpl_family || f->key.proto != e->tmpl_proto ||
+		    (e->tmpl_reqid && f->key.reqid != e->tmpl_reqid) ||
+		    !addr_eq(f->key.family, f->key.daddr, e->tmpl_daddr) ||
+		    !addr_eq(f->key.family, f->key.saddr, e->tmpl_saddr))
+			continue;
+		f->pinned_spi = spi;
+		f->pin_ts = e->ts_ns;
+		if (f->open && spi && f->open->ep.new_spi == spi && !f->open->ep.t_switch) {
+			f->open->pinned = true;
+			f->open->ep.t_switch = e->ts_ns;
+			maybe_complete(eng, f->open, e->ts_ns);
+		}
+		flow_maybe_free(eng, f);
+	}
+}
+
+/* Netlink's flush has no per-SA deletes: every SA of the namespace (and proto) goes. */
+static void apply_flush(struct episode_engine *eng, __u32 netns, __u8 proto, __u64 ts)
+{
+	struct flow *f, *tmp;
+
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		struct sa_event e = { .ts_ns = ts, .kind = SA_EVENT_DELETE };
+
+		if (f->key.netns != netns || (proto != IPSEC_PROTO_ANY && f->key.proto != proto))
+			continue;
+		e.netns = f->key.netns;
+		e.family = f->key.family;
+		e.proto = f->key.proto;
+		e.reqid = f->key.reqid;
+		e.mark_v = f->key.mark_v;
+		e.mark_m = f->key.mark_m;
+		e.if_id = f->key.if_id;
+		e.dir = f->key.dir;
+		memcpy(e.saddr, f->key.saddr, sizeof(e.saddr));
+		memcpy(e.daddr, f->key.daddr, sizeof(e.daddr));
+		/* the last delete may free the flow: n counts down without it */
+		for (int n = f->n_sas; n > 0; n--) {
+			e.spi = f->sas[n - 1].spi;
+			on_delete(eng, &e);
+		}
+	}
+}
+
+/* Is this drop one of the episode's: its SA (or, without one, its outbound gap) and time? */
+static bool drop_matches(const struct active *a, const struct drop_key *k, __u64 first,
+			 __u64 last)
+{
+	const struct episode *ep = &a->ep;
+	__u64 end = ep->id ? a->t_end + EPISODE_SETTLE_NS : UINT64_MAX;
+
+	if (k->netns != ep->flow.netns || last < a->t_start || first > end)
+		return false;
+	if (k->spi)
+		return (k->spi == ep->old_spi || k->spi == ep->new_spi) &&
+		       addr_eq(ep->flow.family, k->daddr, ep->flow.daddr);
+	/* no SA: an outbound packet that found none, in a gap of an outbound flow */
+	return ep->flow.dir != SA_DIR_IN && (!ep->id || ep->gap_ns || !ep->has_gap);
+}
+
+static void apply_drops(struct episode_engine *eng, const struct drop_key *k, __u64 count,
+			__u64 first, __u64 last)
+{
+	struct active *best = NULL;
+
+	/* of two episodes of one SA (delete-add, again and again), the later one */
+	for (struct active *a = eng->open.head; a; a = a->next)
+		if (drop_matches(a, k, first, last) && (!best || a->t_start > best->t_start))
+			best = a;
+	for (struct active *a = eng->settling.tail; a; a = a->prev)
+		if (drop_matches(a, k, first, last) && (!best || a->t_start > best->t_start))
+			best = a;
+	if (!best || count == 0)
+		return;
+	if (k->cause < DROP_CAUSE_MAX)
+		best->ep.drops[k->cause] += count;
+	else
+		best->ep.drops[DROP_OTHER] += count;
+	best->ep.drops_total += count;
+	if (!best->ep.first_drop_ns || first < best->ep.first_drop_ns)
+		best->ep.first_drop_ns = first;
+	if (last > best->ep.last_drop_ns)
+		best->ep.last_drop_ns = last;
+	best->ep.outage_ns = best->ep.last_drop_ns - best->ep.first_drop_ns;
+}
+
+/* ---- input and time ---- */
+
+static struct item *enqueue(struct episode_engine *eng, __u64 ts, enum item_type type)
+{
+	struct item *it;
+
+	if (eng->n_queue == eng->cap_queue) {
+		size_t cap = eng->cap_queue ? 2 * eng->cap_queue : 256;
+		struct item *q;
+
+		if (cap > QUEUE_MAX || !(q = realloc(eng->queue, cap * sizeof(*q)))) {
+			eng->st.queue_full++;
+			return NULL;
+		}
+		eng->queue = q;
+		eng->cap_queue = cap;
+	}
+	it = &eng->queue[eng->n_queue++];
+	memset(it, 0, sizeof(*it));
+	it->ts = ts;
+	it->seq = eng->seq++;
+	it->type = type;
+	return it;
+}
+
+void episode_baseline(struct episode_engine *eng, const struct sa_event *sa)
+{
+	struct flow_key k;
+	struct flow *f;
+
+	flow_key_of(sa, &k);
+	f = flow_get(eng, &k, true);
+	if (f && flow_find_sa(f, sa->spi) < 0)
+		flow_add_sa(eng, f, sa->spi, 0);
+}
+
+void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct item *it = enqueue(eng, e->ts_ns, ITEM_SA);
+
+	if (it)
+		it->sa = *e;
+}
+
+void episode_feed_policy(struct episode_engine *eng, const struct policy_event *e)
+{
+	struct item *it = enqueue(eng, e->ts_ns, ITEM_POLICY);
+
+	if (it)
+		it->pol = *e;
+}
+
+void episode_feed_flush(struct episode_engine *eng, __u32 netns, __u8 proto, __u64 ts_ns)
+{
+	struct item *it = enqueue(eng, ts_ns, ITEM_FLUSH);
+
+	if (it) {
+		it->flush.netns = netns;
+		it->flush.proto = proto;
+	}
+}
+
+void episode_feed_drops(struct episode_engine *eng, const struct drop_key *k, __u64 count,
+			__u64 first_ns, __u64 last_ns)
+{
+	/* at the time of the last drop: the SA events before it are applied by then */
+	struct item *it = enqueue(eng, last_ns, ITEM_DROPS);
+
+	if (it) {
+		it->drops.k = *k;
+		it->drops.count = count;
+		it->drops.first = first_ns < last_ns ? first_ns : last_ns;
+		it->drops.last = last_ns;
+	}
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void apply(struct episode_engine *eng, const struct item *it)
+{
+	switch (it->type) {
+	case ITEM_SA:
+		apply_sa(eng, &it->sa);
+		break;
+	case ITEM_POLICY:
+		apply_policy(eng, &it->pol);
+		break;
+	case ITEM_FLUSH:
+		apply_flush(eng, it->flush.netns, it->flush.proto, it->ts);
+		break;
+	case ITEM_DROPS:
+		apply_drops(eng, &it->drops.k, it->drops.count, it->drops.first, it->drops.last);
+		break;
+	}
+}
+
+/* Open episodes that waited too long; settled ones handed out, in order of completion. */
+static void expire_and_settle(struct episode_engine *eng, __u64 clock)
+{
+	struct active *a, *next;
+
+	for (a = eng->open.head; a; a = next) {
+		next = a->next;
+		if (a->t_start + eng->timeout_ns > clock)
+			continue;
+		if (!a->ep.t_delete_old) {
+			cancel(eng, a); /* a second SA, and the first stayed: no rekey */
+			continue;
+		}
+		/* deleted and nothing came (or came, but the policy never moved) */
+		if (!a->ep.t_insert_new && a->ep.kind != EPISODE_EXPIRED)
+			a->ep.kind = EPISODE_UNREPLACED;
+		complete(eng, a, a->t_start + eng->timeout_ns);
+	}
+	while ((a = eng->settling.head) && a->t_end + EPISODE_SETTLE_NS <= clock) {
+		list_unlink(&eng->settling, a);
+		if (eng->done)
+			eng->done(eng->ctx, &a->ep);
+		free(a);
+	}
+}
+
+void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush)
+{
+	__u64 clock = flush ? UINT64_MAX : now_ns > EPISODE_REORDER_NS ? now_ns - EPISODE_REORDER_NS : 0;
+	size_t n = 0;
+
+	qsort(eng->queue, eng->n_queue, sizeof(*eng->queue), item_cmp);
+	while (n < eng->n_queue && eng->queue[n].ts <= clock)
+		apply(eng, &eng->queue[n++]);
+	memmove(eng->queue, eng->queue + n, (eng->n_queue - n) * sizeof(*eng->queue));
+	eng->n_queue -= n;
+	if (clock > eng->clock)
+		eng->clock = clock;
+	expire_and_settle(eng, eng->clock);
+}
+
+void episode_get_stats(const struct episode_engine *eng, struct episode_stats *st)
+{
+	*st = eng->st;
+}
+
+void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx)
+{
+	const struct flow *f, *tmp;
+
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		if (f->n_sas)
+			fn(ctx, f->key.netns, f->key.dir, (__u64)f->n_sas);
+	}
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Rekey episodes: SA events and XFRM drops joined into "which SA replaced which, how long
+ * there was none (gap), how long there were both (overlap), what was lost".
+ *
+ * SAs are grouped by flow: (netns, src, dst, proto, reqid, mark, if_id, dir). An episode
+ * opens when a flow's last SA is deleted (delete first) or a second SA joins it (insert
+ * first), and is complete once one SA has replaced another: a new SPI or the same one
+ * re-added. Kinds: replaced; unreplaced (deleted, nothing came within the timeout); expired
+ * (the old SA went by hard expiry). An outbound policy whose template names the SPI moves
+ * the traffic itself: its switch to the new SPI counts as the outbound switch.
+ *
+ * Input may come from two sources (BPF and netlink) and out of order: everything waits
+ * EPISODE_REORDER_NS in a queue and is applied in timestamp order; an insert of an SPI the
+ * flow already has, or a delete of one it does not, is a duplicate and changes nothing.
+ * Drops (deltas of the kernel's per-SA counters, with the time range they fell in) go to the
+ * episode of their SA (SPI and destination; outbound drops without an SA to the outbound
+ * episode in a gap) if they fall between its start and EPISODE_SETTLE_NS after its end;
+ * an episode is final, and handed out, once that time is over.
+ *
+ * Pure logic: no I/O, time only from the caller. Not thread safe.
+ */
+#ifndef REKEYGAP_EPISODE_H
+#define REKEYGAP_EPISODE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+#include "xfrm_trace.h"
+
+#define EPISODE_REORDER_NS 50000000ull      /* 50 ms: netlink's lag behind BPF */
+#define EPISODE_SETTLE_NS 1000000000ull     /* 1 s of late drops (packets in flight) */
+#define EPISODE_TIMEOUT_NS 10000000000ull   /* 10 s: a deleted SA not replaced by then */
+
+struct flow_key {
+	__u32 netns;
+	__u32 reqid;
+	__u32 mark_v, mark_m;
+	__u32 if_id;
+	__u32 saddr[4], daddr[4];
+	__u8 family, proto, dir; /* dir: SA_DIR_* */
+	__u8 pad;
+};
+
+enum episode_kind {
+	EPISODE_REPLACED = 1,
+	EPISODE_UNREPLACED,
+	EPISODE_EXPIRED,
+	EPISODE_KIND_MAX,
+};
+
+struct episode {
+	__u64 id; /* 1, 2... in order of completion */
+	struct flow_key flow;
+	enum episode_kind kind;
+	__u32 old_spi, new_spi;       /* network order; new_spi 0: none came */
+	__u64 t_delete_old;           /* CLOCK_MONOTONIC ns; 0: not (yet) deleted */
+	__u64 t_insert_new;           /* 0: none inserted */
+	__u64 t_switch;               /* outbound policy template moved to new_spi; 0: no */
+	bool has_gap;                 /* gap_ns and overlap_ns mean something (replaced) */
+	__u64 gap_ns, overlap_ns;
+	__u64 drops[DROP_CAUSE_MAX];  /* attributed to this episode, by cause */
+	__u64 drops_total;
+	__u64 first_drop_ns, last_drop_ns; /* 0: none */
+	__u64 outage_ns;              /* last - first attributed drop */
+};
+
+struct episode_stats {
+	__u64 duplicates;   /* inserts of a present SPI, deletes of an absent one */
+	__u64 cancelled;    /* insert-first episodes whose new SA went first */
+	__u64 queue_full;   /* input refused: the reorder queue was full */
+	__u64 flows, sas;   /* now */
+};
+
+/* The final episode, once its drops are in. */
+typedef void (*episode_fn)(void *ctx, const struct episode *ep);
+
+struct episode_engine;
+
+struct episode_engine *episode_engine_new(episode_fn done, void *ctx);
+void episode_engine_free(struct episode_engine *eng);
+/* How long a deleted SA may wait for its successor; EPISODE_TIMEOUT_NS by default. */
+void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns);
+
+/* An SA present when we start (a dump): known, but no episode of its own. */
+void episode_baseline(struct episode_engine *eng, const struct sa_event *sa);
+/* SA events (add, update, delete, expire), policy events, flushes (proto 255: all), drops. */
+void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e);
+void episode_feed_policy(struct episode_engine *eng, const struct policy_event *e);
+void episode_feed_flush(struct episode_engine *eng, __u32 netns, __u8 proto, __u64 ts_ns);
+void episode_feed_drops(struct episode_engine *eng, const struct drop_key *k, __u64 count,
+			__u64 first_ns, __u64 last_ns);
+
+/*
+ * Apply what is older than now - EPISODE_REORDER_NS, time out what waited too long, hand
+ * out the episodes whose settle time is over. flush: everything, now (at exit).
+ */
+void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush);
+
+void episode_get_stats(const struct episode_engine *eng, struct episode_stats *st);
+/* Live SAs of a namespace by direction (SA_DIR_*), for the sas gauge. */
+typedef void (*episode_sa_count_fn)(void *ctx, __u32 netns, __u8 dir, __u64 n);
+void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx);
+
+const char *episode_kind_name(enum episode_kind k);
+
+#endif
