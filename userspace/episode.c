@@ -18,6 +18,7 @@ struct live_sa {
 	__u32 spi;
 	__u64 t_insert; /* 0: there before we started */
 	bool hard_expired;
+	bool seen; /* in the current re-dump */
 };
 
 struct active;
@@ -606,11 +607,43 @@ void episode_baseline(struct episode_engine *eng, const struct sa_event *sa)
 {
 	struct flow_key k;
 	struct flow *f;
+	int i;
 
 	flow_key_of(sa, &k);
 	f = flow_get(eng, &k, true);
-	if (f && flow_find_sa(f, sa->spi) < 0)
+	if (!f)
+		return;
+	i = flow_find_sa(f, sa->spi);
+	if (i < 0) {
 		flow_add_sa(eng, f, sa->spi, 0);
+		i = f->n_sas - 1;
+	}
+	f->sas[i].seen = true;
+}
+
+void episode_resync_begin(struct episode_engine *eng, __u32 netns)
+{
+	struct flow *f, *tmp;
+
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		if (f->key.netns == netns)
+			for (int i = 0; i < f->n_sas; i++)
+				f->sas[i].seen = false;
+	}
+}
+
+void episode_resync_end(struct episode_engine *eng, __u32 netns)
+{
+	struct flow *f, *tmp;
+
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		if (f->key.netns != netns)
+			continue;
+		for (int i = f->n_sas - 1; i >= 0; i--)
+			if (!f->sas[i].seen)
+				flow_remove_sa(eng, f, i);
+		flow_maybe_free(eng, f);
+	}
 }
 
 void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e)

@@ -84,6 +84,14 @@ void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns);
 
 /* An SA present when we start (a dump): known, but no episode of its own. */
 void episode_baseline(struct episode_engine *eng, const struct sa_event *sa);
+/*
+ * A re-dump of a namespace after lost notifications: begin, episode_baseline for each SA in
+ * the dump, end. SAs the dump lacks are forgotten without an episode (when they went is
+ * not known); new ones join as baseline.
+ */
+void episode_resync_begin(struct episode_engine *eng, __u32 netns);
+void episode_resync_end(struct episode_engine *eng, __u32 netns);
+
 /* SA events (add, update, delete, expire), policy events, flushes (proto 255: all), drops. */
 void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e);
 void episode_feed_policy(struct episode_engine *eng, const struct policy_event *e);

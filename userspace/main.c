@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "monitor.h"
 #include "probe.h"
 #include "rekey_cmd.h"
 #include "trace.h"
@@ -19,6 +20,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "monitor", cmd_monitor, "rekey episodes as Prometheus metrics: gap, overlap, loss" },
 	{ "trace", cmd_trace, "print SA events and XFRM drops as they happen" },
 	{ "rekey", cmd_rekey, "replace an SA pair's key: make-before-break, delete-add, update" },
 	{ "probe", cmd_probe, "show what this kernel lets rekeygap observe" },

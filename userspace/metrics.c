@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Prometheus series of the monitor: see metrics.h. */
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "addr.h"
+#include "trace_output.h"
+
+#define EPISODES_KEPT 100
+#define LABELS_MAX 320
+
+/* Histogram buckets, seconds: 10 us to 60 s, 1-2.5-5 steps at the short end. */
+static const double buckets[] = { 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+				  0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
+				  0.1,     0.25,     0.5,     1,      2.5,     5,
+				  10,      30,       60 };
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+enum family { F_REKEYS, F_DROPPED, F_XFRM_DROPS, F_SA_EVENTS, F_LAST_GAP, F_MAX };
+enum hist { H_GAP, H_OVERLAP, H_OUTAGE, H_MAX };
+#define N_DIRS 3 /* SA_DIR_UNKNOWN, SA_DIR_IN, SA_DIR_OUT */
+
+struct series {
+	struct {
+		__u8 family;
+		char labels[LABELS_MAX]; /* name="value",... escaped */
+	} key;
+	__u64 count;  /* counters */
+	double value; /* gauges */
+	struct series *prev, *next; /* the family's list: oldest update first */
+	UT_hash_handle hh;
+};
+
+struct histogram {
+	__u64 bucket[N_BUCKETS]; /* not cumulative: summed when rendered */
+	__u64 count;
+	double sum;
+};
+
+struct metrics {
+	struct series *table;
+	struct {
+		struct series *head, *tail;
+		unsigned int n;
+	} list[F_MAX];
+	struct histogram hist[H_MAX][N_DIRS];
+	unsigned int max_series;
+	__u64 evicted;
+	struct episode ring[EPISODES_KEPT];
+	char ring_netns[EPISODES_KEPT][64];
+	unsigned int ring_next, ring_n;
+};
+
+static const struct {
+	const char *name, *type, *help;
+} families[F_MAX] = {
+	[F_REKEYS] = { "rekeygap_rekeys", "counter",
+		       "Rekey episodes completed, by namespace, SA direction and kind." },
+	[F_DROPPED] = { "rekeygap_rekey_dropped_packets", "counter",
+			"Packets dropped by XFRM inside rekey episodes, by cause." },
+	[F_XFRM_DROPS] = { "rekeygap_xfrm_drops", "counter",
+			   "Every XFRM packet drop seen, by namespace and cause." },
+	[F_SA_EVENTS] = { "rekeygap_sa_events", "counter",
+			  "SA inserts, updates, deletes and expiries, by namespace." },
+	[F_LAST_GAP] = { "rekeygap_last_rekey_gap_seconds", "gauge",
+			 "Gap of the last rekey of each flow: time without a valid SA." },
+};
+
+static const struct {
+	const char *name, *help;
+} hists[H_MAX] = {
+	[H_GAP] = { "rekeygap_rekey_gap_seconds",
+		    "Time without a valid SA during a rekey (replaced episodes)." },
+	[H_OVERLAP] = { "rekeygap_rekey_overlap_seconds",
+			"Time with both the old and the new SA during a rekey." },
+	[H_OUTAGE] = { "rekeygap_rekey_outage_seconds",
+		       "Time from the first to the last packet dropped in a rekey episode." },
+};
+
+const char *sa_dir_label(__u8 dir)
+{
+	return dir == SA_DIR_IN ? "in" : dir == SA_DIR_OUT ? "out" : "unknown";
+}
+
+struct metrics *metrics_new(unsigned int max_series)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (m)
+		m->max_series = max_series ? max_series : 1;
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	struct series *s, *tmp;
+
+	if (!m)
+		return;
+	HASH_ITER(hh, m->table, s, tmp) {
+		HASH_DEL(m->table, s);
+		free(s);
+	}
+	free(m);
+}
+
+void metrics_label_escape(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < len; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void list_unlink(struct metrics *m, struct series *s)
+{
+	__u8 f = s->key.family;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		m->list[f].head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		m->list[f].tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void list_append(struct metrics *m, struct series *s)
+{
+	__u8 f = s->key.family;
+
+	s->prev = m->list[f].tail;
+	if (s->prev)
+		s->prev->next = s;
+	else
+		m->list[f].head = s;
+	m->list[f].tail = s;
+}
+
+/* The series of family with these labels (printf-style), created at 0 if new. */
+static struct series *series_get(struct metrics *m, enum family f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static struct series *series_get(struct metrics *m, enum family f, const char *fmt, ...)
+{
+	struct series probe, *s;
+	va_list ap;
+
+	memset(&probe.key, 0, sizeof(probe.key));
+	probe.key.family = f;
+	va_start(ap, fmt);
+	vsnprintf(probe.key.labels, sizeof(probe.key.labels), fmt, ap);
+	va_end(ap);
+	HASH_FIND(hh, m->table, &probe.key, sizeof(probe.key), s);
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->key = probe.key;
+	HASH_ADD(hh, m->table, key, sizeof(s->key), s);
+	list_append(m, s);
+	m->list[f].n++;
+	return s;
+}
+
+static void series_drop(struct metrics *m, struct series *s)
+{
+	list_unlink(m, s);
+	m->list[s->key.family].n--;
+	HASH_DEL(m->table, s);
+	free(s);
+}
+
+static void observe(struct histogram *h, double v)
+{
+	size_t i = 0;
+
+	while (i < N_BUCKETS && v > buckets[i])
+		i++;
+	if (i < N_BUCKETS)
+		h->bucket[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+static const char *proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_ESP:
+		return "esp";
+	case IPPROTO_AH:
+		return "ah";
+	case IPPROTO_COMP:
+		return "comp";
+	default:
+		return "other";
+	}
+}
+
+void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns)
+{
+	const char *dir = sa_dir_label(ep->flow.dir);
+	int d = ep->flow.dir < N_DIRS ? ep->flow.dir : SA_DIR_UNKNOWN;
+	char ns[160], src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct series *s;
+
+	metrics_label_escape(netns, ns, sizeof(ns));
+	s = series_get(m, F_REKEYS, "netns=\"%s\",dir=\"%s\",kind=\"%s\"", ns, dir,
+		       episode_kind_name(ep->kind));
+	if (s)
+		s->count++;
+	for (int c = 0; c < DROP_CAUSE_MAX; c++) {
+		if (!ep->drops[c])
+			continue;
+		s = series_get(m, F_DROPPED, "netns=\"%s\",dir=\"%s\",cause=\"%s\"", ns, dir,
+			       drop_cause_name(c));
+		if (s)
+			s->count += ep->drops[c];
+	}
+	if (ep->has_gap) {
+		observe(&m->hist[H_GAP][d], ep->gap_ns / 1e9);
+		observe(&m->hist[H_OVERLAP][d], ep->overlap_ns / 1e9);
+		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src,
+			    sizeof(src));
+		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst,
+			    sizeof(dst));
+		s = series_get(m, F_LAST_GAP,
+			       "netns=\"%s\",src=\"%s\",dst=\"%s\",proto=\"%s\",reqid=\"%u\",dir=\"%s\"",
+			       ns, src, dst, proto_name(ep->flow.proto), ep->flow.reqid, dir);
+		if (s) {
+			s->value = ep->gap_ns / 1e9;
+			/* the most recently updated last: eviction takes the head */
+			list_unlink(m, s);
+			list_append(m, s);
+			while (m->list[F_LAST_GAP].n > m->max_series) {
+				series_drop(m, m->list[F_LAST_GAP].head);
+				m->evicted++;
+			}
+		}
+	}
+	observe(&m->hist[H_OUTAGE][d], ep->outage_ns / 1e9);
+
+	m->ring[m->ring_next] = *ep;
+	snprintf(m->ring_netns[m->ring_next], sizeof(m->ring_netns[0]), "%s", netns);
+	m->ring_next = (m->ring_next + 1) % EPISODES_KEPT;
+	if (m->ring_n < EPISODES_KEPT)
+		m->ring_n++;
+}
+
+static const char *const sa_event_names[] = {
+	[SA_EVENT_ADD] = "add",
+	[SA_EVENT_UPDATE] = "update",
+	[SA_EVENT_DELETE] = "delete",
+	[SA_EVENT_EXPIRE] = "expire",
+};
+
+void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind)
+{
+	char ns[160];
+	struct series *s;
+
+	if (kind < SA_EVENT_ADD || kind > SA_EVENT_EXPIRE)
+		return;
+	metrics_label_escape(netns, ns, sizeof(ns));
+	s = series_get(m, F_SA_EVENTS, "netns=\"%s\",event=\"%s\"", ns, sa_event_names[kind]);
+	if (s)
+		s->count++;
+}
+
+void metrics_drops(struct metrics *m, const char *netns, __u8 cause, __u64 count)
+{
+	char ns[160];
+	struct series *s;
+
+	metrics_label_escape(netns, ns, sizeof(ns));
+	s = series_get(m, F_XFRM_DROPS, "netns=\"%s\",cause=\"%s\"", ns, drop_cause_name(cause));
+	if (s)
+		s->count += count;
+}
+
+/* ---- exposition ---- */
+
+/* "# HELP" and "# TYPE": OpenMetrics names counter families without _total. */
+static void header(FILE *out, const char *name, const char *type, const char *help, bool om)
+{
+	size_t n = strlen(name);
+
+	if (!om && !strcmp(type, "counter"))
+		fprintf(out, "# HELP %s_total %s\n# TYPE %s_total counter\n", name, help, name);
+	else if (om && !strcmp(type, "counter") && n > 6 && !strcmp(name + n - 6, "_total"))
+		fprintf(out, "# HELP %.*s %s\n# TYPE %.*s counter\n", (int)n - 6, name, help,
+			(int)n - 6, name);
+	else
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_family(struct metrics *m, enum family f, bool om, FILE *out)
+{
+	bool counter = !strcmp(families[f].type, "counter");
+
+	header(out, families[f].name, families[f].type, families[f].help, om);
+	for (struct series *s = m->list[f].head; s; s = s->next) {
+		if (counter)
+			fprintf(out, "%s_total{%s} %llu\n", families[f].name, s->key.labels,
+				(unsigned long long)s->count);
+		else
+			fprintf(out, "%s{%s} %.9g\n", families[f].name, s->key.labels, s->value);
+	}
+}
+
+static void render_hist(struct metrics *m, enum hist h, bool om, FILE *out)
+{
+	header(out, hists[h].name, "histogram", hists[h].help, om);
+	for (int d = 0; d < N_DIRS; d++) {
+		const struct histogram *hg = &m->hist[h][d];
+		const char *dir = sa_dir_label((__u8)d);
+		__u64 cum = 0;
+
+		if (!hg->count && d == SA_DIR_UNKNOWN)
+			continue; /* kernels that say, or addresses that tell: no such series */
+		for (size_t i = 0; i < N_BUCKETS; i++) {
+			cum += hg->bucket[i];
+			fprintf(out, "%s_bucket{dir=\"%s\",le=\"%g\"} %llu\n", hists[h].name, dir,
+				buckets[i], (unsigned long long)cum);
+		}
+		fprintf(out, "%s_bucket{dir=\"%s\",le=\"+Inf\"} %llu\n", hists[h].name, dir,
+			(unsigned long long)hg->count);
+		fprintf(out, "%s_sum{dir=\"%s\"} %.9g\n", hists[h].name, dir, hg->sum);
+		fprintf(out, "%s_count{dir=\"%s\"} %llu\n", hists[h].name, dir,
+			(unsigned long long)hg->count);
+	}
+}
+
+static void put_sas(void *ctx, const char *netns, const char *dir, __u64 n)
+{
+	char ns[160];
+
+	metrics_label_escape(netns, ns, sizeof(ns));
+	fprintf(ctx, "rekeygap_sas{netns=\"%s\",dir=\"%s\"} %llu\n", ns, dir,
+		(unsigned long long)n);
+}
+
+static void put_mib(void *ctx, const char *netns, const char *name, __u64 v)
+{
+	char ns[160], nm[96];
+
+	metrics_label_escape(netns, ns, sizeof(ns));
+	metrics_label_escape(name, nm, sizeof(nm));
+	fprintf(ctx, "rekeygap_xfrm_mib_packets_total{netns=\"%s\",name=\"%s\"} %llu\n", ns, nm,
+		(unsigned long long)v);
+}
+
+static void single_counter(FILE *out, const char *name, const char *help, __u64 v, bool om)
+{
+	header(out, name, "counter", help, om);
+	fprintf(out, "%s_total %llu\n", name, (unsigned long long)v);
+}
+
+int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FILE *out)
+{
+	char mode[32], src[32], note[256];
+
+	render_family(m, F_REKEYS, om, out);
+	for (int h = 0; h < H_MAX; h++)
+		render_hist(m, h, om, out);
+	render_family(m, F_DROPPED, om, out);
+	render_family(m, F_LAST_GAP, om, out);
+	single_counter(out, "rekeygap_series_evicted",
+		       "rekeygap_last_rekey_gap_seconds series evicted (--max-series).", m->evicted,
+		       om);
+	render_family(m, F_XFRM_DROPS, om, out);
+	render_family(m, F_SA_EVENTS, om, out);
+
+	header(out, "rekeygap_sas", "gauge", "SAs present, by namespace and direction.", om);
+	if (v->sas)
+		v->sas(v->ctx, put_sas, out);
+	header(out, "rekeygap_xfrm_mib_packets", "counter",
+	       "Every line of /proc/net/xfrm_stat in each watched namespace.", om);
+	if (v->mib)
+		v->mib(v->ctx, put_mib, out);
+
+	metrics_label_escape(v->probe_mode ? v->probe_mode : "", mode, sizeof(mode));
+	metrics_label_escape(v->sa_source ? v->sa_source : "", src, sizeof(src));
+	metrics_label_escape(v->mib_note ? v->mib_note : "", note, sizeof(note));
+	header(out, "rekeygap_probe_info", "gauge",
+	       "How rekeygap observes: probe mode, where SA events come from, MIB notes.", om);
+	fprintf(out, "rekeygap_probe_info{mode=\"%s\",sa_source=\"%s\",mib_note=\"%s\"} 1\n", mode,
+		src, note);
+	single_counter(out, "rekeygap_events_lost",
+		       "SA events lost: BPF ring buffer full, netlink overruns, queue full.",
+		       v->events_lost + v->netlink_overruns + v->queue_full, om);
+	single_counter(out, "rekeygap_netlink_resyncs",
+		       "SA re-dumps after netlink notifications were lost.", v->resyncs, om);
+	single_counter(out, "rekeygap_drop_map_overflow",
+		       "Drops not counted: the kernel's drop map was full.", v->drops_overflow, om);
+	header(out, "rekeygap_build_info", "gauge", "rekeygap's version.", om);
+	fprintf(out, "rekeygap_build_info{version=\"%s\"} 1\n", REKEYGAP_VERSION);
+	header(out, "rekeygap_up", "gauge", "1 while rekeygap monitor runs.", om);
+	fputs("rekeygap_up 1\n", out);
+	if (om)
+		fputs("# EOF\n", out);
+	return ferror(out) ? -ENOMEM : 0;
+}
+
+int metrics_episodes_json(struct metrics *m, FILE *out)
+{
+	unsigned int first = (m->ring_next + EPISODES_KEPT - m->ring_n) % EPISODES_KEPT;
+
+	fputs("[", out);
+	for (unsigned int i = 0; i < m->ring_n; i++) {
+		unsigned int k = (first + i) % EPISODES_KEPT;
+		const struct episode *ep = &m->ring[k];
+		char ns[160], src[ADDR_STRLEN], dst[ADDR_STRLEN], old[SPI_STRLEN], new[SPI_STRLEN];
+
+		metrics_label_escape(m->ring_netns[k], ns, sizeof(ns));
+		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src, sizeof(src));
+		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst, sizeof(dst));
+		fprintf(out,
+			"%s\n{\"id\":%llu,\"netns\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
+			"\"proto\":\"%s\",\"reqid\":%u,\"dir\":\"%s\",\"kind\":\"%s\","
+			"\"old_spi\":\"%s\",\"new_spi\":\"%s\"",
+			i ? "," : "", (unsigned long long)ep->id, ns, src, dst,
+			proto_name(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
+			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
+			ep->new_spi ? spi_format(ep->new_spi, new) : "");
+		fprintf(out, ",\"t_delete_old_ns\":%llu,\"t_insert_new_ns\":%llu",
+			(unsigned long long)ep->t_delete_old, (unsigned long long)ep->t_insert_new);
+		if (ep->has_gap)
+			fprintf(out, ",\"gap_ns\":%llu,\"overlap_ns\":%llu",
+				(unsigned long long)ep->gap_ns, (unsigned long long)ep->overlap_ns);
+		fprintf(out, ",\"dropped\":%llu,\"outage_ns\":%llu,\"drops\":{",
+			(unsigned long long)ep->drops_total, (unsigned long long)ep->outage_ns);
+		for (int c = 0, n = 0; c < DROP_CAUSE_MAX; c++)
+			if (ep->drops[c])
+				fprintf(out, "%s\"%s\":%llu", n++ ? "," : "", drop_cause_name(c),
+					(unsigned long long)ep->drops[c]);
+		fputs("}}", out);
+	}
+	fputs("\n]\n", out);
+	return ferror(out) ? -ENOMEM : 0;
+}

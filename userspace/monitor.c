@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * 'rekeygap monitor': the exporter operators run all day. SA events (BPF, or netlink in
+ * tracepoint mode) and drops (BPF) enter here, become episodes in episode.c, and leave as
+ * Prometheus series through metrics.c, served by http_server.c.
+ */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "episode.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "netns.h"
+#include "tracer.h"
+#include "xfrm_client.h"
+#include "xfrm_watch.h"
+
+/* 10117: the Prometheus default port allocations list's range 9100-9999 is full since
+ * 2023; this one is outside it and not taken there */
+#define DEFAULT_LISTEN ":10117"
+#define DEFAULT_MAX_SERIES 1000
+#define DROP_SCAN_MS 50
+#define NETNS_RESCAN_MS 1000
+#define TICK_MS 50
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* What a drop key had at the last scan: the next delta starts there. */
+struct drop_seen {
+	struct drop_key key;
+	__u64 count, last_ts;
+	UT_hash_handle hh;
+};
+
+struct monitor {
+	pthread_mutex_t lock; /* engine, metrics, counters: the HTTP thread reads them */
+	struct episode_engine *eng;
+	struct metrics *metrics;
+	struct tracer tracer;
+	struct xfrm_watch watch;
+	bool sa_from_netlink;
+	struct drop_seen *drops_seen;
+	__u64 last_scan_ns;
+	__u64 resyncs;
+	int own_netns_fd; /* to come back to after reading another namespace's MIB */
+	const char *probe_mode;
+	bool ready; /* probes on, baseline in: until then /metrics answers 503 */
+	char mib_note[256]; /* set while rendering: why a namespace has no MIB */
+};
+
+/* ---- namespaces ---- */
+
+static bool netns_watched(const struct monitor *mon, __u32 inum, int *idx)
+{
+	for (int i = 0; i < mon->watch.n; i++)
+		if (mon->watch.ns[i].netns == inum) {
+			if (idx)
+				*idx = i;
+			return true;
+		}
+	return false;
+}
+
+/* A namespace's label: its name in /run/netns, else its inode number. */
+static const char *netns_label(const struct monitor *mon, __u32 inum, char buf[16])
+{
+	int i;
+
+	if (netns_watched(mon, inum, &i) && mon->watch.ns[i].name[0])
+		return mon->watch.ns[i].name;
+	snprintf(buf, 16, "%u", inum);
+	return buf;
+}
+
+/* ---- input ---- */
+
+static void take_sa(struct monitor *mon, const struct sa_event *e)
+{
+	struct sa_event with_dir;
+	char buf[16];
+
+	if (!netns_watched(mon, e->netns, NULL))
+		return;
+	if (e->dir == SA_DIR_UNKNOWN) {
+		/* kernels before 6.10 have no SA direction: the namespace's addresses tell */
+		with_dir = *e;
+		with_dir.dir = xfrm_watch_sa_dir(&mon->watch, e);
+		e = &with_dir;
+	}
+	metrics_sa_event(mon->metrics, netns_label(mon, e->netns, buf), e->kind);
+	episode_feed_sa(mon->eng, e);
+}
+
+static int on_sa(void *ctx, const struct sa_event *e)
+{
+	struct monitor *mon = ctx;
+
+	pthread_mutex_lock(&mon->lock);
+	take_sa(mon, e);
+	pthread_mutex_unlock(&mon->lock);
+	return 0;
+}
+
+static int on_policy(void *ctx, const struct policy_event *e)
+{
+	struct monitor *mon = ctx;
+
+	pthread_mutex_lock(&mon->lock);
+	if (netns_watched(mon, e->netns, NULL))
+		episode_feed_policy(mon->eng, e);
+	pthread_mutex_unlock(&mon->lock);
+	return 0;
+}
+
+static bool policy_from_netlink(const struct monitor *mon, __u8 kind)
+{
+	switch (kind) {
+	case POLICY_EVENT_ADD:
+	case POLICY_EVENT_UPDATE:
+		return !mon->tracer.policy_insert;
+	case POLICY_EVENT_DELETE:
+		return !mon->tracer.policy_delete;
+	default:
+		return true;
+	}
+}
+
+/* Netlink: SA events in tracepoint mode, what BPF misses of policies, flushes. */
+static void on_netlink(void *ctx, const struct xfrm_msg *m)
+{
+	struct monitor *mon = ctx;
+
+	switch (m->kind) {
+	case XFRM_MSG_KIND_SA:
+		if (mon->sa_from_netlink)
+			take_sa(mon, &m->sa);
+		break;
+	case XFRM_MSG_KIND_POLICY:
+		if (policy_from_netlink(mon, m->pol.kind))
+			episode_feed_policy(mon->eng, &m->pol);
+		break;
+	case XFRM_MSG_KIND_SA_FLUSH:
+		episode_feed_flush(mon->eng, m->sa.netns, m->flush_proto, m->sa.ts_ns);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Drops since the last scan, per key: counted, and handed to the episodes. */
+static void on_drop(void *ctx, const struct drop_key *k, const struct drop_value *v)
+{
+	struct monitor *mon = ctx;
+	struct drop_seen *seen;
+	__u64 delta, first;
+	char buf[16];
+
+	if (!netns_watched(mon, k->netns, NULL))
+		return;
+	HASH_FIND(hh, mon->drops_seen, k, sizeof(*k), seen);
+	if (!seen) {
+		seen = calloc(1, sizeof(*seen));
+		if (!seen)
+			return; /* counted in full next scan */
+		seen->key = *k;
+		HASH_ADD(hh, mon->drops_seen, key, sizeof(seen->key), seen);
+		first = v->first_ts_ns;
+	} else {
+		/* the first new drop came after the previous one and after the last scan */
+		first = seen->last_ts + 1 > mon->last_scan_ns ? seen->last_ts + 1 : mon->last_scan_ns;
+	}
+	if (v->count <= seen->count)
+		return;
+	delta = v->count - seen->count;
+	seen->count = v->count;
+	seen->last_ts = v->last_ts_ns;
+	metrics_drops(mon->metrics, netns_label(mon, k->netns, buf), k->cause, delta);
+	episode_feed_drops(mon->eng, k, delta, first < v->last_ts_ns ? first : v->last_ts_ns,
+			   v->last_ts_ns);
+}
+
+/* ---- the SAs there before us, and again after lost notifications ---- */
+
+struct dump_ctx {
+	struct monitor *mon;
+	__u32 netns;
+};
+
+static int baseline_sa(void *ctx, const struct xfrm_sa *sa)
+{
+	struct dump_ctx *d = ctx;
+	const struct nlattr *a;
+	struct xfrm_mark mark;
+	struct sa_event e = {
+		.netns = d->netns,
+		.kind = SA_EVENT_ADD,
+		.family = (__u8)sa->info.family,
+		.proto = sa->info.id.proto,
+		.km_state = XFRM_KM_VALID,
+		.spi = sa->info.id.spi,
+		.reqid = sa->info.reqid,
+		.mode = sa->info.mode,
+	};
+
+	if (!sa->info.id.spi)
+		return 0; /* larval (ACQ) states are not SAs yet */
+	memcpy(e.saddr, &sa->info.saddr, sizeof(e.saddr));
+	memcpy(e.daddr, &sa->info.id.daddr, sizeof(e.daddr));
+	if (xfrm_sa_mark(sa, &mark)) {
+		e.mark_v = mark.v;
+		e.mark_m = mark.m;
+	}
+	a = xfrm_sa_attr(sa, XFRMA_IF_ID);
+	if (a && mnl_attr_get_payload_len(a) == sizeof(__u32))
+		e.if_id = mnl_attr_get_u32(a);
+	a = xfrm_sa_attr(sa, XFRM_MSG_ATTR_SA_DIR);
+	if (a && mnl_attr_get_payload_len(a) >= 1)
+		e.dir = mnl_attr_get_u8(a);
+	if (e.dir == SA_DIR_UNKNOWN)
+		e.dir = xfrm_watch_sa_dir(&d->mon->watch, &e);
+	episode_baseline(d->mon->eng, &e);
+	return 0;
+}
+
+/* Dump the SAs of watched namespace i into the engine; with resync, forget the others. */
+static int dump_netns(struct monitor *mon, int i, bool resync, char *err, size_t errlen)
+{
+	const struct xfrm_watch_ns *ns = &mon->watch.ns[i];
+	struct dump_ctx d = { .mon = mon, .netns = ns->netns };
+	struct xfrm_client c;
+	int nsfd = -1, ret;
+	__u32 inum;
+
+	if (ns->name[0]) {
+		ret = netns_open(ns->name, &nsfd, &inum);
+		if (ret) {
+			snprintf(err, errlen, "cannot open network namespace '%s': %s", ns->name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	ret = xfrm_client_open(&c, nsfd);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (ret) {
+		snprintf(err, errlen, "XFRM netlink: %s", strerror(-ret));
+		return ret;
+	}
+	if (resync)
+		episode_resync_begin(mon->eng, ns->netns);
+	ret = xfrm_sa_dump(&c, baseline_sa, &d);
+	if (resync && !ret)
+		episode_resync_end(mon->eng, ns->netns);
+	xfrm_client_close(&c);
+	if (ret)
+		snprintf(err, errlen, "cannot list the SAs: %s", strerror(-ret));
+	return ret;
+}
+
+/* ---- scrape time ---- */
+
+struct sa_count_ctx {
+	struct monitor *mon;
+	void (*fn)(void *fctx, const char *netns, const char *dir, __u64 n);
+	void *fctx;
+};
+
+static void each_sa_count(void *ctx, __u32 netns, __u8 dir, __u64 n)
+{
+	struct sa_count_ctx *c = ctx;
+	char buf[16];
+
+	c->fn(c->fctx, netns_label(c->mon, netns, buf), sa_dir_label(dir), n);
+}
+
+static void view_sas(void *ctx, void (*fn)(void *fctx, const char *netns, const char *dir, __u64 n),
+		     void *fctx)
+{
+	struct sa_count_ctx c = { ctx, fn, fctx };
+
+	episode_sa_counts(((struct monitor *)ctx)->eng, each_sa_count, &c);
+}
+
+/* /proc/net/xfrm_stat as this thread's namespace sees it: "Name  value" lines. */
+static int read_mib(const char *netns, void (*fn)(void *fctx, const char *netns, const char *name,
+						   __u64 v),
+		    void *fctx)
+{
+	FILE *f = fopen("/proc/thread-self/net/xfrm_stat", "re");
+	char name[80];
+	unsigned long long v;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%79s %llu", name, &v) == 2)
+		fn(fctx, netns, name, v);
+	fclose(f);
+	return 0;
+}
+
+static void view_mib(void *ctx, void (*fn)(void *fctx, const char *netns, const char *name, __u64 v),
+		     void *fctx)
+{
+	struct monitor *mon = ctx;
+
+	mon->mib_note[0] = '\0';
+	for (int i = 0; i < mon->watch.n; i++) {
+		const struct xfrm_watch_ns *ns = &mon->watch.ns[i];
+		char buf[16];
+		const char *label = netns_label(mon, ns->netns, buf);
+		int nsfd = -1, ret = 0;
+		__u32 inum;
+
+		/* this (HTTP) thread visits the namespace: /proc/thread-self/net follows it */
+		if (ns->name[0]) {
+			ret = netns_open(ns->name, &nsfd, &inum);
+			if (!ret && setns(nsfd, CLONE_NEWNET))
+				ret = -errno;
+		}
+		if (!ret)
+			ret = read_mib(label, fn, fctx);
+		if (ret && !mon->mib_note[0])
+			snprintf(mon->mib_note, sizeof(mon->mib_note),
+				 "no /proc/net/xfrm_stat in %s: %s", label, strerror(-ret));
+		if (nsfd >= 0) {
+			if (setns(mon->own_netns_fd, CLONE_NEWNET))
+				abort(); /* serving from another namespace would be wrong */
+			close(nsfd);
+		}
+	}
+}
+
+static const char index_page[] =
+	"<!DOCTYPE html>\n<html><head><title>rekeygap monitor</title></head><body>\n"
+	"<h1>rekeygap monitor</h1>\n<ul>\n"
+	"<li><a href=\"metrics\">/metrics</a>: Prometheus metrics</li>\n"
+	"<li><a href=\"episodes\">/episodes</a>: the last rekey episodes, JSON</li>\n"
+	"</ul>\n</body></html>\n";
+
+/* OpenMetrics if the scraper asks for it (Prometheus does, ahead of text/plain). */
+static bool wants_openmetrics(const char *accept)
+{
+	return strstr(accept, "application/openmetrics-text") != NULL;
+}
+
+static int serve(void *ctx, const char *path, const char *accept, struct http_reply *r)
+{
+	struct monitor *mon = ctx;
+	FILE *out = open_memstream(&r->body, &r->len);
+	int ret = 0;
+
+	if (!out)
+		return -ENOMEM;
+	r->status = 200;
+	pthread_mutex_lock(&mon->lock);
+	if (!mon->ready && (!strcmp(path, "/metrics") || !strcmp(path, "/episodes"))) {
+		pthread_mutex_unlock(&mon->lock);
+		fputs("starting: probes and the SA baseline are not ready yet\n", out);
+		r->status = 503;
+		r->content_type = "text/plain; charset=utf-8";
+		return fclose(out) ? -ENOMEM : 0;
+	}
+	pthread_mutex_unlock(&mon->lock);
+	if (!strcmp(path, "/metrics")) {
+		bool om = wants_openmetrics(accept);
+		struct metrics_view v = { .probe_mode = mon->probe_mode,
+					  .sa_source = mon->sa_from_netlink ? "netlink" : "bpf",
+					  .sas = view_sas,
+					  .mib = view_mib,
+					  .ctx = mon };
+		__u64 larval;
+		struct episode_stats st;
+
+		pthread_mutex_lock(&mon->lock);
+		tracer_counters(&mon->tracer, &v.events_lost, &v.drops_overflow, &larval);
+		episode_get_stats(mon->eng, &st);
+		v.netlink_overruns = mon->watch.overruns;
+		v.resyncs = mon->resyncs;
+		v.queue_full = st.queue_full;
+		/* read after the MIB series, which leave it */
+		v.mib_note = mon->mib_note;
+		ret = metrics_render(mon->metrics, &v, om, out);
+		pthread_mutex_unlock(&mon->lock);
+		r->content_type = om ? METRICS_CT_OPENMETRICS : METRICS_CT_TEXT;
+	} else if (!strcmp(path, "/episodes")) {
+		pthread_mutex_lock(&mon->lock);
+		ret = metrics_episodes_json(mon->metrics, out);
+		pthread_mutex_unlock(&mon->lock);
+		r->content_type = "application/json";
+	} else if (!strcmp(path, "/")) {
+		fputs(index_page, out);
+		r->content_type = "text/html; charset=utf-8";
+	} else {
+		fputs("not found: try /metrics, /episodes or /\n", out);
+		r->status = 404;
+		r->content_type = "text/plain; charset=utf-8";
+	}
+	if (fclose(out) && !ret)
+		ret = -ENOMEM;
+	return ret;
+}
+
+/* ---- the command ---- */
+
+static const char monitor_usage[] =
+	"Usage: rekeygap monitor [--listen ADDR:PORT] [--netns NAME]... [--max-series N]\n"
+	"                        [--timeout DURATION] [--probe MODE] [--duration SEC]\n"
+	"\n"
+	"Watch SA inserts, deletes and expiries and XFRM packet drops, join them into rekey\n"
+	"episodes (which SA replaced which, how long there was none: the gap, how long both:\n"
+	"the overlap, what was dropped), and serve them to Prometheus:\n"
+	"  /metrics    Prometheus text format (OpenMetrics if the scraper asks for it)\n"
+	"  /episodes   the last 100 episodes, JSON\n"
+	"\n"
+	"  -l, --listen ADDR:PORT  where to serve; default " DEFAULT_LISTEN " (every address;\n"
+	"                          the Prometheus port list's 9100-9999 range is full)\n"
+	"  -n, --netns NAME        watch this namespace (ip netns name or a path); repeatable;\n"
+	"                          default: the namespace rekeygap runs in\n"
+	"  -m, --max-series N      keep at most N rekeygap_last_rekey_gap_seconds series (one\n"
+	"                          per flow), the least recently rekeyed evicted; default 1000\n"
+	"  -t, --timeout DURATION  a deleted SA not replaced within it is 'unreplaced';\n"
+	"                          default 10s\n"
+	"  -p, --probe MODE        fentry, kprobe or tracepoint; default: the best that works\n"
+	"                          (tracepoint: SA events from netlink, timed on receipt)\n"
+	"  -d, --duration SEC      stop after SEC seconds; default: until SIGINT or SIGTERM\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Namespaces are labelled by their name in /run/netns, others by inode number. SAs that\n"
+	"exist at start are the baseline: no episode until they are replaced. SIGHUP is\n"
+	"ignored (nothing is lost); SIGINT and SIGTERM stop cleanly.\n"
+	"\n"
+	"Examples:\n"
+	"  rekeygap monitor\n"
+	"  rekeygap monitor --listen 127.0.0.1:10117 --netns gw1 --netns gw2\n"
+	"  curl -s localhost:10117/metrics | grep rekeygap_rekey_gap\n";
+
+static void on_episode(void *ctx, const struct episode *ep)
+{
+	struct monitor *mon = ctx;
+	char buf[16];
+
+	metrics_episode(mon->metrics, ep, netns_label(mon, ep->flow.netns, buf));
+}
+
+/* Read what netlink has for us; after lost notifications (tracepoint mode) re-dump. */
+static int read_netlink(struct monitor *mon, int i)
+{
+	__u64 overruns = mon->watch.overruns;
+	char err[256];
+	int ret;
+
+	pthread_mutex_lock(&mon->lock);
+	ret = xfrm_watch_read(&mon->watch, i);
+	if (!ret && mon->watch.overruns != overruns && mon->sa_from_netlink) {
+		if (dump_netns(mon, i, true, err, sizeof(err)))
+			cli_error("monitor: resync: %s", err);
+		else
+			mon->resyncs++;
+	}
+	pthread_mutex_unlock(&mon->lock);
+	return ret;
+}
+
+static int run(struct monitor *mon, __u64 duration_ns)
+{
+	__u64 deadline = duration_ns ? monotonic_ns() + duration_ns : 0;
+	__u64 next_scan = 0, next_rescan = 0;
+	int ret = 0;
+
+	while (!stop && !ret) {
+		struct pollfd fds[2 + XFRM_WATCH_NETNS_MAX];
+		int n_watched = mon->watch.n;
+		__u64 now = monotonic_ns();
+
+		if (deadline && now >= deadline)
+			break;
+		fds[0] = (struct pollfd){ .fd = tracer_fd(&mon->tracer), .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = mon->watch.inotify_fd, .events = POLLIN };
+		for (int i = 0; i < n_watched; i++)
+			fds[2 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&mon->watch, i),
+						      .events = POLLIN };
+		if (poll(fds, 2 + n_watched, TICK_MS) < 0 && errno != EINTR) {
+			cli_error("monitor: poll: %s", strerror(errno));
+			return -errno;
+		}
+		if (fds[0].revents) {
+			ret = tracer_poll(&mon->tracer, 0);
+			if (ret == -EINTR || ret > 0)
+				ret = 0;
+			if (ret)
+				cli_error("monitor: ring buffer: %s", strerror(-ret));
+		}
+		for (int i = 0; i < n_watched && !ret; i++) {
+			if (fds[2 + i].revents)
+				ret = read_netlink(mon, i);
+			if (ret)
+				cli_error("monitor: netlink: %s", strerror(-ret));
+		}
+		now = monotonic_ns();
+		pthread_mutex_lock(&mon->lock);
+		if (fds[1].revents || now >= next_rescan) {
+			/* a deleted namespace is let go (our sockets would keep it alive) */
+			xfrm_watch_rescan(&mon->watch);
+			next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
+		}
+		if (now >= next_scan) {
+			tracer_drops_foreach(&mon->tracer, on_drop, mon);
+			mon->last_scan_ns = now;
+			next_scan = now + DROP_SCAN_MS * NSEC_PER_MSEC;
+		}
+		episode_advance(mon->eng, now, false);
+		pthread_mutex_unlock(&mon->lock);
+	}
+	return ret;
+}
+
+int cmd_monitor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "max-series", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "probe", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	static struct monitor mon; /* large (watch, tracer): not on the stack */
+	const char *listen = DEFAULT_LISTEN, *names[XFRM_WATCH_NETNS_MAX];
+	__u64 duration_ns = 0, timeout_ns = EPISODE_TIMEOUT_NS;
+	__u32 max_series = DEFAULT_MAX_SERIES;
+	enum probe_mode mode = PROBE_FENTRY;
+	struct http_server *http = NULL;
+	struct drop_seen *seen, *tmp;
+	bool forced = false, tracer_up = false;
+	int n_names = 0, c, ret;
+	char err[256];
+
+	while ((c = getopt_long(argc, argv, "l:n:m:t:p:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen = optarg;
+			break;
+		case 'n':
+			if (n_names == XFRM_WATCH_NETNS_MAX) {
+				cli_error("monitor: at most %d --netns", XFRM_WATCH_NETNS_MAX);
+				return EXIT_USAGE;
+			}
+			names[n_names++] = optarg;
+			break;
+		case 'm':
+			if (cli_parse_u32(optarg, 1, 1000000, &max_series)) {
+				cli_error("monitor: bad --max-series '%s' (1 to 1000000)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (cli_parse_duration(optarg, NSEC_PER_SEC, &timeout_ns) || !timeout_ns) {
+				cli_error("monitor: bad --timeout '%s' (seconds, or 500ms, 2m)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			if (probe_mode_parse(optarg, &mode)) {
+				cli_error("monitor: unknown --probe '%s' (fentry, kprobe or tracepoint)",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			forced = true;
+			break;
+		case 'd':
+			if (cli_parse_duration(optarg, NSEC_PER_SEC, &duration_ns) || !duration_ns) {
+				cli_error("monitor: bad --duration '%s' (seconds, or 500ms, 2m)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(monitor_usage, stdout);
+			return 0;
+		default:
+			fputs(monitor_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("monitor: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (http_parse_listen(listen, &ss, &len)) {
+			cli_error("monitor: bad --listen '%s' (ADDR:PORT, [IPV6]:PORT or :PORT)",
+				  listen);
+			return EXIT_USAGE;
+		}
+	}
+
+	memset(&mon, 0, sizeof(mon));
+	pthread_mutex_init(&mon.lock, NULL);
+	mon.own_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	mon.eng = episode_engine_new(on_episode, &mon);
+	mon.metrics = metrics_new(max_series);
+	if (mon.own_netns_fd < 0 || !mon.eng || !mon.metrics) {
+		cli_error("monitor: out of memory");
+		ret = 1;
+		goto out;
+	}
+	episode_set_timeout(mon.eng, timeout_ns);
+	xfrm_watch_init(&mon.watch, on_netlink, &mon);
+	ret = 0;
+	for (int i = 0; i < n_names && !ret; i++)
+		ret = xfrm_watch_add(&mon.watch, names[i], err, sizeof(err));
+	if (!n_names)
+		ret = xfrm_watch_add(&mon.watch, NULL, err, sizeof(err));
+	if (!ret && xfrm_watch_follow(&mon.watch, false) < 0)
+		snprintf(err, sizeof(err), "cannot follow %s", NETNS_RUN_DIR), ret = -1;
+	if (ret) {
+		cli_error("monitor: %s", err);
+		ret = 1;
+		goto out;
+	}
+	/* the port first: taken, we stop before loading anything */
+	ret = http_server_start(&http, listen, serve, &mon, err, sizeof(err));
+	if (ret) {
+		cli_error("monitor: %s", err);
+		ret = 1;
+		goto out;
+	}
+	ret = tracer_open(&mon.tracer, forced, mode,
+			  &(struct tracer_handlers){ .sa = on_sa, .policy = on_policy, .ctx = &mon },
+			  err, sizeof(err));
+	if (ret) {
+		cli_error("monitor: %s", err);
+		ret = 1;
+		goto out;
+	}
+	tracer_up = true;
+	mon.probe_mode = probe_mode_name(mon.tracer.mode);
+	mon.sa_from_netlink = mon.tracer.mode == PROBE_TRACEPOINT;
+	/* the baseline: after the probes are on, so that nothing falls between */
+	for (int i = 0; i < mon.watch.n; i++) {
+		if (dump_netns(&mon, i, false, err, sizeof(err))) {
+			cli_error("monitor: %s: %s",
+				  mon.watch.ns[i].name[0] ? mon.watch.ns[i].name : "this namespace",
+				  err);
+			ret = 1;
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&mon.lock);
+	mon.ready = true;
+	pthread_mutex_unlock(&mon.lock);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "rekeygap monitor: serving http://%s/metrics; probe mode %s, SA events from %s; watching %d namespace%s\n",
+		listen, mon.probe_mode, mon.sa_from_netlink ? "netlink" : "BPF", mon.watch.n,
+		mon.watch.n == 1 ? "" : "s");
+	ret = run(&mon, duration_ns) ? 1 : 0;
+out:
+	http_server_stop(http);
+	if (tracer_up)
+		tracer_close(&mon.tracer);
+	xfrm_watch_close(&mon.watch);
+	HASH_ITER(hh, mon.drops_seen, seen, tmp) {
+		HASH_DEL(mon.drops_seen, seen);
+		free(seen);
+	}
+	episode_engine_free(mon.eng);
+	metrics_free(mon.metrics);
+	if (mon.own_netns_fd >= 0)
+		close(mon.own_netns_fd);
+	pthread_mutex_destroy(&mon.lock);
+	return ret;
+}
