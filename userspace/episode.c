@@ -29,7 +29,7 @@ struct flow {
 	int n_sas;
 	__u32 pinned_spi;     /* an outbound policy template names this SPI; 0: none */
 	__u64 pin_ts;         /* since when */
-	struct active *open;  /* the episode in progress */
+	int n_open;           /* its episodes in progress (one per SA replaced) */
 	UT_hash_handle hh;
 };
 
@@ -183,7 +183,7 @@ static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *
 /* A flow with no SA and no episode is forgotten. */
 static void flow_maybe_free(struct episode_engine *eng, struct flow *f)
 {
-	if (f->n_sas || f->open || f->pinned_spi)
+	if (f->n_sas || f->n_open || f->pinned_spi)
 		return;
 	HASH_DEL(eng->flows, f);
 	free(f);
@@ -269,7 +269,7 @@ static struct active *active_new(struct episode_engine *eng, struct flow *f, __u
 	a->t_start = t_start;
 	a->pinned = f->pinned_spi != 0;
 	list_push_head(&eng->open, a);
-	f->open = a;
+	f->n_open++;
 	return a;
 }
 
@@ -297,7 +297,7 @@ static void complete(struct episode_engine *eng, struct active *a, __u64 t_end)
 	if (a->flow) {
 		struct flow *f = a->flow;
 
-		f->open = NULL;
+		f->n_open--;
 		a->flow = NULL;
 		flow_maybe_free(eng, f);
 	}
@@ -311,7 +311,7 @@ static void cancel(struct episode_engine *eng, struct active *a)
 	free(a);
 	eng->st.cancelled++;
 	if (f) {
-		f->open = NULL;
+		f->n_open--;
 		flow_maybe_free(eng, f);
 	}
 }
@@ -323,6 +323,15 @@ static void maybe_complete(struct episode_engine *eng, struct active *a, __u64 t
 
 	if (ep->t_delete_old && ep->t_insert_new && (!a->pinned || ep->t_switch))
 		complete(eng, a, ts);
+}
+
+/* The flow's episode in progress that waits for a successor (delete first), if any. */
+static struct active *waiting_successor(struct episode_engine *eng, const struct flow *f)
+{
+	for (struct active *a = eng->open.head; a; a = a->next)
+		if (a->flow == f && !a->ep.new_spi)
+			return a;
+	return NULL;
 }
 
 static void on_insert(struct episode_engine *eng, const struct sa_event *e)
@@ -339,8 +348,8 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 		eng->st.duplicates++;
 		return;
 	}
-	a = f->open;
-	if (a && !a->ep.new_spi) {
+	a = waiting_successor(eng, f);
+	if (a) {
 		/* delete first: this is the successor (a new SPI or the same one again) */
 		a->ep.new_spi = e->spi;
 		a->ep.t_insert_new = e->ts_ns;
@@ -348,8 +357,9 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 		maybe_complete(eng, a, e->ts_ns);
 		return;
 	}
-	if (!a && f->n_sas) {
-		/* insert first: the newest SA present is the one being replaced */
+	if (f->n_sas) {
+		/* insert first: it replaces the newest SA present. Rekeys faster than the old
+		 * SAs go make a chain: each newcomer replaces the one before it. */
 		a = active_new(eng, f, e->ts_ns);
 		if (a) {
 			a->ep.old_spi = f->sas[f->n_sas - 1].spi;
@@ -368,7 +378,8 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 	struct flow_key k;
 	struct flow *f;
 	struct live_sa gone;
-	struct active *a;
+	struct active *a, *next;
+	bool involved = false;
 	int i;
 
 	flow_key_of(e, &k);
@@ -379,17 +390,22 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 		return;
 	}
 	gone = flow_remove_sa(eng, f, i);
-	a = f->open;
-	if (a && a->ep.new_spi && !a->ep.t_delete_old) {
+	for (a = eng->open.head; a; a = next) {
+		next = a->next;
+		if (a->flow != f || !a->ep.new_spi || a->ep.t_delete_old)
+			continue;
 		if (gone.spi == a->ep.old_spi) {
 			a->ep.t_delete_old = e->ts_ns;
 			if (gone.hard_expired)
 				a->ep.kind = EPISODE_EXPIRED;
 			maybe_complete(eng, a, e->ts_ns);
+			involved = true;
 		} else if (gone.spi == a->ep.new_spi) {
 			cancel(eng, a); /* the newcomer went first: nothing was replaced */
+			involved = true;
 		}
-	} else if (!a && !f->n_sas) {
+	}
+	if (!involved && !f->n_sas && !f->n_open) {
 		/* delete first: the flow has no SA now */
 		a = active_new(eng, f, e->ts_ns);
 		if (a) {
@@ -499,10 +515,13 @@ static void apply_policy(struct episode_engine *eng, const struct policy_event *
 			continue;
 		f->pinned_spi = spi;
 		f->pin_ts = e->ts_ns;
-		if (f->open && spi && f->open->ep.new_spi == spi && !f->open->ep.t_switch) {
-			f->open->pinned = true;
-			f->open->ep.t_switch = e->ts_ns;
-			maybe_complete(eng, f->open, e->ts_ns);
+		for (struct active *a = eng->open.head, *next; spi && a; a = next) {
+			next = a->next;
+			if (a->flow == f && a->ep.new_spi == spi && !a->ep.t_switch) {
+				a->pinned = true;
+				a->ep.t_switch = e->ts_ns;
+				maybe_complete(eng, a, e->ts_ns);
+			}
 		}
 		flow_maybe_free(eng, f);
 	}

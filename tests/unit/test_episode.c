@@ -159,6 +159,31 @@ static void test_same_spi_readd(void **state)
 	}
 }
 
+/* make-before-break at 5 rekeys/s, old SAs kept 1 s: a chain, each newcomer replacing the
+ * SA before it, every episode complete when its old SA goes. */
+static void test_fast_chain(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_IN);
+	for (__u32 i = 1; i <= 5; i++)
+		feed(eng, SA_EVENT_ADD, NS_A, 0x1000 + i, SA_DIR_IN, 200 * i);
+	for (__u32 i = 0; i < 5; i++)
+		feed(eng, SA_EVENT_DELETE, NS_A, 0x1000 + i, SA_DIR_IN, 200 * (i + 1) + 1000);
+	settle_all(eng, 2000);
+	assert_int_equal(n_out, 5);
+	for (__u32 i = 0; i < 5; i++) {
+		assert_int_equal(out[i].old_spi, htonl(0x1000 + i));
+		assert_int_equal(out[i].new_spi, htonl(0x1001 + i));
+		assert_int_equal(out[i].gap_ns, 0);
+		assert_int_equal(out[i].overlap_ns, 1000 * MS);
+	}
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.sas, 1);
+	assert_int_equal(st.flows, 1);
+}
+
 /* A flush of 100 flows (netlink: one FLUSHSA), then 99 of them come back. */
 static void test_flush_many(void **state)
 {
@@ -438,6 +463,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
+		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
 		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),

@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# monitor_prometheus: 'rekeygap monitor' scraped by a real Prometheus (Debian's package,
+# on loopback, every second), against ground truth. The monitor starts after the SAs exist
+# (they are its baseline: no phantom episode). Under sequence-numbered UDP both ways:
+#   phase 1: 10 make-before-break rekeys of B->A: 10 inbound and 10 outbound episodes,
+#            'replaced', gap 0, outage 0, nothing dropped;
+#   phase 2: 10 delete-add rekeys of A->B: 10 more each way; the packets the episodes
+#            dropped = the packets the receiver did not get; a scrape taken mid-run passes
+#            promtool check metrics.
+# Everything is read back through Prometheus's HTTP API.
+#
+#   netns A  ==== ESP A->B spi 0x1000 (phase 2: delete-add x10) ====>  netns B
+#            <=== ESP B->A spi 0x2000 (phase 1: make-before-break x10) ==
+#   root netns: rekeygap monitor --netns A --netns B (127.0.0.1:MPORT) <- prometheus (127.0.0.1:PPORT)
+source "$(dirname "$0")/lib.sh"
+
+REKEYS=10 RATE=1000
+A="$NS_PREFIX-a" B="$NS_PREFIX-b"
+MPORT=10117 PPORT=9090
+PROM="http://127.0.0.1:$PPORT"
+
+esp_pair "$A" "$B" 0x1000 0x2000
+
+bg "$REKEYGAP" monitor --listen "127.0.0.1:$MPORT" --netns "$A" --netns "$B" 2>"$WORK/mon.err"
+MON=${BG_PIDS[-1]}
+cat >"$WORK/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: rekeygap
+    static_configs:
+      - targets: ['127.0.0.1:$MPORT']
+EOF
+bg prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn 2>"$WORK/prom.err"
+PROMPID=${BG_PIDS[-1]}
+wait_for_line "$WORK/mon.err" "serving http://127.0.0.1:$MPORT/metrics" 120 "$MON"
+cat "$WORK/mon.err"
+
+# query EXPR: the value of a PromQL expression now ("none" if it has no result)
+query() {
+	curl -sS --data-urlencode "query=$1" "$PROM/api/v1/query" |
+		jq -r 'if .status != "success" then "error: \(.error)" else (.data.result[0].value[1] // "none") end'
+}
+
+# expect EXPR VALUE WHAT: until Prometheus says VALUE for EXPR (episodes settle for 1 s
+# after they end, then the next scrape), 60 s at most
+expect() {
+	local deadline=$((SECONDS + 60)) got
+	while :; do
+		got=$(query "$1")
+		[ "$got" = "$2" ] && { echo "ok: $3: $1 = $got"; return 0; }
+		[ $SECONDS -lt $deadline ] || fail "$3: $1 = $got, expected $2"
+		sleep 1
+	done
+}
+
+deadline=$((SECONDS + 180))
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "$PROM/-/ready")" = 200 ]; do
+	kill -0 "$PROMPID" 2>/dev/null || fail "prometheus exited: $(tail -3 "$WORK/prom.err")"
+	[ $SECONDS -lt $deadline ] || fail "prometheus not ready after 180 s"
+	sleep 1
+done
+expect 'up{job="rekeygap"}' 1 "Prometheus scrapes the monitor"
+# the baseline: 2 SAs per namespace, and no episode for them
+expect 'sum(rekeygap_sas)' 4 "the SAs that existed before the monitor"
+check_eq "episodes before any rekey (no phantoms)" "$(query 'sum(rekeygap_rekeys_total)')" none
+
+packets=$((RATE * 24)) # long enough for both phases under TCG; the receivers wait
+both_flows_start "$A" "$B" "$packets" "$RATE"
+sleep 1
+
+# phase 1: make-before-break of B->A
+"$REKEYGAP" rekey --strategy make-before-break --count "$REKEYS" --interval 200 \
+	--no-loss-count --from-netns "$B" --to-netns "$A" --src "$OUTER_B" --dst "$OUTER_A" \
+	>"$WORK/rekey-mbb" || fail "make-before-break rekeys: $(tail -2 "$WORK/rekey-mbb")"
+expect 'sum(rekeygap_rekeys_total{kind="replaced",dir="in"})' "$REKEYS" "make-before-break, inbound"
+expect 'sum(rekeygap_rekeys_total{kind="replaced",dir="out"})' "$REKEYS" "make-before-break, outbound"
+check_eq "make-before-break: gap sum (s)" "$(query 'sum(rekeygap_rekey_gap_seconds_sum)')" 0
+check_eq "make-before-break: outage sum (s)" "$(query 'sum(rekeygap_rekey_outage_seconds_sum)')" 0
+check_eq "make-before-break: packets dropped" "$(query 'sum(rekeygap_rekey_dropped_packets_total)')" none
+check_eq "make-before-break: last gap of the B->A flows" \
+	"$(query "max(rekeygap_last_rekey_gap_seconds{src=\"$OUTER_B\"})")" 0
+# the first rekey measured from the baseline SA: it replaced 0x00002000
+curl -sS "http://127.0.0.1:$MPORT/episodes" >"$WORK/episodes"
+check_eq "first episode replaced the baseline SA" \
+	"$(jq -r '[.[] | select(.src == "'"$OUTER_B"'")][0].old_spi' "$WORK/episodes")" 0x00002000
+overlap=$(query 'sum(rekeygap_rekey_overlap_seconds_sum)')
+awk -v o="$overlap" 'BEGIN { exit !(o > 0) }' || fail "make-before-break: overlap sum $overlap, expected > 0"
+echo "ok: make-before-break overlap sum ${overlap} s (the old SAs' drain and grace)"
+
+# phase 2: delete-add of A->B, with a scrape for promtool in the middle
+"$REKEYGAP" rekey --strategy delete-add --count "$REKEYS" --interval 300 --no-loss-count \
+	--from-netns "$A" --to-netns "$B" --src "$OUTER_A" --dst "$OUTER_B" >"$WORK/rekey-da" &
+RK=$!
+sleep 1.5
+curl -sS "http://127.0.0.1:$MPORT/metrics" >"$WORK/mid-run"
+wait "$RK" || fail "delete-add rekeys: $(tail -2 "$WORK/rekey-da")"
+promtool check metrics <"$WORK/mid-run" || fail "promtool check metrics on the mid-run scrape"
+echo "ok: promtool check metrics on a scrape taken mid-run ($(grep -vc '^#' "$WORK/mid-run") samples)"
+both_flows_wait
+check_eq "ground truth: lost B->A (make-before-break)" "$LOST_BA" 0
+check_ge "ground truth: lost A->B (delete-add)" "$LOST_AB" 1
+
+expect 'sum(rekeygap_rekeys_total{dir="in"})' $((2 * REKEYS)) "all rekeys, inbound"
+expect 'sum(rekeygap_rekeys_total{dir="out"})' $((2 * REKEYS)) "all rekeys, outbound"
+expect 'sum(rekeygap_rekeys_total{kind!="replaced"})' none "every episode a replacement"
+expect 'sum(rekeygap_rekey_dropped_packets_total)' "$LOST_AB" \
+	"packets dropped in episodes = packets the receiver did not get"
+expect 'sum(rekeygap_xfrm_drops_total)' "$LOST_AB" "every XFRM drop = packets lost"
+gap=$(query "sum(rekeygap_rekey_gap_seconds_sum)")
+awk -v g="$gap" 'BEGIN { exit !(g > 0) }' || fail "delete-add: gap sum $gap, expected > 0"
+echo "ok: delete-add gap sum ${gap} s; dropped by cause: $(query 'sum by (cause) (rekeygap_rekey_dropped_packets_total)') (first cause)"
+check_eq "events lost" "$(query 'rekeygap_events_lost_total')" 0
+
+kill -TERM "$MON"
+rc=0
+wait_pid "$MON" 10 "the monitor after SIGTERM" || rc=$?
+check_eq "monitor exit status after SIGTERM" "$rc" 0
