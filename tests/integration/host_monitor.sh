@@ -4,8 +4,9 @@
 # ESP here, so no episodes: the VM scenarios have those). It must serve /metrics in the
 # Prometheus text format that promtool accepts, OpenMetrics when asked (ending in # EOF),
 # /episodes as JSON, / as a page, 404 elsewhere; label the namespace it was told to watch
-# by its name and export that namespace's /proc/net/xfrm_stat line for line; survive
-# SIGHUP; stop on SIGTERM with exit 0; and refuse bad input with one line.
+# by its name and export that namespace's /proc/net/xfrm_stat line for line; count lost
+# netlink notifications and re-dump; survive SIGHUP; stop on SIGTERM with exit 0; and refuse
+# bad input with one line.
 #
 #   host netns  (rekeygap monitor, 127.0.0.1:PORT)  watches  netns M (named)
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +74,24 @@ curl -sS "$URL/episodes" | jq -e 'type == "array" and length == 0' >/dev/null ||
 curl -sS "$URL/" | grep -q 'href="metrics"' || fail "/ does not link /metrics"
 check_eq "GET /nope" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")" 404
 check_eq "POST /metrics" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/metrics")" 405
+
+# lost notifications: stopped, the monitor cannot read while 20,000 policies are added; the
+# socket overflows, and once it runs again it must count the loss and re-dump the SAs
+kill -STOP "$MON"
+awk 'BEGIN { for (i = 0; i < 20000; i++)
+	printf "xfrm policy add src 10.%d.%d.1/32 dst 10.200.0.1/32 dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel\n", int(i / 250), i % 250 }' \
+	>"$WORK/policies"
+ip -n "$M" -batch "$WORK/policies"
+kill -CONT "$MON"
+deadline=$((SECONDS + 30))
+until curl -sS "$URL/metrics" >"$WORK/after" &&
+	[ "$(awk '$1 == "rekeygap_netlink_resyncs_total" { print $2 }' "$WORK/after")" -ge 1 ]; do
+	[ $SECONDS -lt $deadline ] || fail "no resync after a netlink overrun: $(grep -E 'resyncs|events_lost' "$WORK/after")"
+	sleep 0.5
+done
+check_ge "events lost after the overrun" \
+	"$(awk '$1 == "rekeygap_events_lost_total" { print $2 }' "$WORK/after")" 1
+echo "ok: overrun counted, SAs re-dumped: $(grep -E '^rekeygap_(netlink_resyncs|events_lost)_total' "$WORK/after" | tr '\n' ' ')"
 
 kill -HUP "$MON"
 sleep 0.5

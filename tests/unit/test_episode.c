@@ -431,6 +431,33 @@ static void test_late_drops(void **state)
 	assert_int_equal(out[0].outage_ns, 100 * MS);
 }
 
+/* A re-dump after lost notifications: what is gone is forgotten, what is new joins; no
+ * episode comes of it, and the next real rekey is measured as usual. */
+static void test_resync(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
+	baseline(eng, NS_B, 0x3000, SA_DIR_IN);
+	episode_resync_begin(eng, NS_A);
+	baseline(eng, NS_A, 0x1001, SA_DIR_OUT); /* replaced while we were not listening */
+	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
+	episode_resync_end(eng, NS_A);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.sas, 3);
+	assert_int_equal(st.flows, 3);
+	settle_all(eng, 0);
+	assert_int_equal(n_out, 0);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x1002, SA_DIR_OUT, 100);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1001, SA_DIR_OUT, 150);
+	settle_all(eng, 150);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].old_spi, htonl(0x1001));
+	assert_int_equal(out[0].overlap_ns, 50 * MS);
+}
+
 static void test_sa_counts_fn(void *ctx, __u32 netns, __u8 dir, __u64 n)
 {
 	__u64 *c = ctx;
@@ -467,6 +494,7 @@ int main(void)
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
 		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
+		T(test_resync),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

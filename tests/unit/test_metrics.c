@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests for userspace/metrics.c: episodes in, exposition out. The text is checked line
+ * by line (the format promtool checks in the scenarios), in both formats.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../userspace/metrics.c"
+
+static char *rendered;
+static size_t rendered_len;
+
+static void fake_sas(void *ctx, void (*fn)(void *fctx, const char *netns, const char *dir, __u64 n),
+		     void *fctx)
+{
+	(void)ctx;
+	fn(fctx, "gw1", "out", 3);
+}
+
+static void fake_mib(void *ctx, void (*fn)(void *fctx, const char *netns, const char *name, __u64 v),
+		     void *fctx)
+{
+	char *note = ctx;
+
+	fn(fctx, "gw1", "XfrmInNoStates", 7);
+	fn(fctx, "gw1", "XfrmSomethingNew", 1); /* a name from a newer kernel: kept */
+	strcpy(note, "no /proc/net/xfrm_stat in gw2: No such file or directory");
+}
+
+static char note[256];
+
+static void render(struct metrics *m, bool om)
+{
+	struct metrics_view v = { .probe_mode = "fentry", .sa_source = "bpf", .mib_note = note,
+				  .events_lost = 2, .netlink_overruns = 1, .resyncs = 1,
+				  .sas = fake_sas, .mib = fake_mib, .ctx = note };
+	FILE *out;
+
+	free(rendered);
+	note[0] = '\0';
+	out = open_memstream(&rendered, &rendered_len);
+	assert_non_null(out);
+	assert_int_equal(metrics_render(m, &v, om, out), 0);
+	fclose(out);
+}
+
+static bool has_line(const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = rendered; (p = strstr(p, line)); p++)
+		if ((p == rendered || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+#define assert_line(l) assert_true(has_line(l) || (printf("missing: %s\n", l), 0))
+
+static struct episode replaced(__u8 dir, __u64 gap_ns, __u64 reqid)
+{
+	struct episode ep = { .kind = EPISODE_REPLACED, .has_gap = true, .gap_ns = gap_ns };
+
+	ep.flow.family = AF_INET;
+	ep.flow.proto = IPPROTO_ESP;
+	ep.flow.dir = dir;
+	ep.flow.reqid = (__u32)reqid;
+	inet_pton(AF_INET, "192.0.2.1", ep.flow.saddr);
+	inet_pton(AF_INET, "192.0.2.2", ep.flow.daddr);
+	ep.old_spi = htonl(0x1000);
+	ep.new_spi = htonl(0x2000);
+	return ep;
+}
+
+static void test_episode_series(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	struct episode ep = replaced(SA_DIR_IN, 30000000, 1); /* 30 ms */
+
+	(void)state;
+	ep.drops[DROP_IN_NO_STATE] = 58;
+	ep.drops[DROP_IN_STATE_INVALID] = 2;
+	ep.drops_total = 60;
+	ep.outage_ns = 28000000;
+	metrics_episode(m, &ep, "gw1");
+	ep = replaced(SA_DIR_OUT, 0, 1);
+	ep.overlap_ns = 1000000000;
+	metrics_episode(m, &ep, "gw1");
+	metrics_sa_event(m, "gw1", SA_EVENT_ADD);
+	metrics_sa_event(m, "gw1", SA_EVENT_ADD);
+	metrics_drops(m, "gw1", DROP_IN_NO_STATE, 60);
+	render(m, false);
+	assert_line("# TYPE rekeygap_rekeys_total counter");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekey_dropped_packets_total{netns=\"gw1\",dir=\"in\",cause=\"in_no_state\"} 58");
+	assert_line("rekeygap_rekey_dropped_packets_total{netns=\"gw1\",dir=\"in\",cause=\"in_state_invalid\"} 2");
+	/* histograms: cumulative buckets, +Inf = count, sum in seconds */
+	assert_line("# TYPE rekeygap_rekey_gap_seconds histogram");
+	assert_line("rekeygap_rekey_gap_seconds_bucket{dir=\"in\",le=\"0.025\"} 0");
+	assert_line("rekeygap_rekey_gap_seconds_bucket{dir=\"in\",le=\"0.05\"} 1");
+	assert_line("rekeygap_rekey_gap_seconds_bucket{dir=\"in\",le=\"60\"} 1");
+	assert_line("rekeygap_rekey_gap_seconds_bucket{dir=\"in\",le=\"+Inf\"} 1");
+	assert_line("rekeygap_rekey_gap_seconds_sum{dir=\"in\"} 0.03");
+	assert_line("rekeygap_rekey_gap_seconds_bucket{dir=\"out\",le=\"1e-05\"} 1");
+	assert_line("rekeygap_rekey_overlap_seconds_bucket{dir=\"out\",le=\"0.5\"} 0");
+	assert_line("rekeygap_rekey_overlap_seconds_bucket{dir=\"out\",le=\"1\"} 1");
+	assert_line("rekeygap_rekey_outage_seconds_sum{dir=\"in\"} 0.028");
+	assert_false(strstr(rendered, "dir=\"unknown\"")); /* no such direction seen */
+	assert_line("rekeygap_last_rekey_gap_seconds{netns=\"gw1\",src=\"192.0.2.1\",dst=\"192.0.2.2\",proto=\"esp\",reqid=\"1\",dir=\"in\"} 0.03");
+	assert_line("rekeygap_xfrm_drops_total{netns=\"gw1\",cause=\"in_no_state\"} 60");
+	assert_line("rekeygap_sa_events_total{netns=\"gw1\",event=\"add\"} 2");
+	/* the present, from the view */
+	assert_line("rekeygap_sas{netns=\"gw1\",dir=\"out\"} 3");
+	assert_line("rekeygap_xfrm_mib_packets_total{netns=\"gw1\",name=\"XfrmInNoStates\"} 7");
+	assert_line("rekeygap_xfrm_mib_packets_total{netns=\"gw1\",name=\"XfrmSomethingNew\"} 1");
+	assert_line("rekeygap_probe_info{mode=\"fentry\",sa_source=\"bpf\",mib_note=\"no /proc/net/xfrm_stat in gw2: No such file or directory\"} 1");
+	assert_line("rekeygap_events_lost_total 3");
+	assert_line("rekeygap_netlink_resyncs_total 1");
+	assert_line("rekeygap_up 1");
+	assert_false(strstr(rendered, "# EOF"));
+	metrics_free(m);
+}
+
+static void test_openmetrics(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	struct episode ep = replaced(SA_DIR_IN, 0, 1);
+
+	(void)state;
+	metrics_episode(m, &ep, "gw1");
+	render(m, true);
+	/* counter families are named without _total, their samples with it */
+	assert_line("# TYPE rekeygap_rekeys counter");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\"} 1");
+	assert_line("# TYPE rekeygap_xfrm_mib_packets counter");
+	assert_line("# TYPE rekeygap_events_lost counter");
+	assert_line("# TYPE rekeygap_rekey_gap_seconds histogram");
+	assert_false(strstr(rendered, "# TYPE rekeygap_rekeys_total"));
+	/* and the end */
+	assert_true(rendered_len > 6);
+	assert_string_equal(rendered + rendered_len - 6, "# EOF\n");
+	metrics_free(m);
+}
+
+/* More flows than --max-series: the least recently rekeyed go, and are counted. */
+static void test_max_series(void **state)
+{
+	struct metrics *m = metrics_new(3);
+
+	(void)state;
+	for (__u64 r = 1; r <= 5; r++) {
+		struct episode ep = replaced(SA_DIR_OUT, r * 1000000, r);
+
+		metrics_episode(m, &ep, "gw1");
+	}
+	{
+		/* flow 3 rekeyed again: now the most recent, flow 4 the oldest */
+		struct episode ep = replaced(SA_DIR_OUT, 9000000, 3);
+
+		metrics_episode(m, &ep, "gw1");
+	}
+	{
+		struct episode ep = replaced(SA_DIR_OUT, 6000000, 6);
+
+		metrics_episode(m, &ep, "gw1");
+	}
+	render(m, false);
+	assert_false(strstr(rendered, "reqid=\"1\""));
+	assert_false(strstr(rendered, "reqid=\"2\""));
+	assert_false(strstr(rendered, "reqid=\"4\""));
+	assert_line("rekeygap_last_rekey_gap_seconds{netns=\"gw1\",src=\"192.0.2.1\",dst=\"192.0.2.2\",proto=\"esp\",reqid=\"3\",dir=\"out\"} 0.009");
+	assert_true(strstr(rendered, "reqid=\"5\"") && strstr(rendered, "reqid=\"6\""));
+	assert_line("rekeygap_series_evicted_total 3");
+	/* the counters and histograms lose nothing */
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\"} 7");
+	assert_line("rekeygap_rekey_gap_seconds_count{dir=\"out\"} 7");
+	metrics_free(m);
+}
+
+/* Label values are escaped: a namespace path with quotes and backslashes. */
+static void test_escaping(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	char out[64];
+
+	(void)state;
+	metrics_label_escape("a\"b\\c\nd", out, sizeof(out));
+	assert_string_equal(out, "a\\\"b\\\\c\\nd");
+	metrics_label_escape("0123456789", out, 8); /* cut, never overrun */
+	assert_true(strlen(out) < 8);
+	metrics_drops(m, "/var/run/\"odd\"", DROP_OTHER, 1);
+	render(m, false);
+	assert_line("rekeygap_xfrm_drops_total{netns=\"/var/run/\\\"odd\\\"\",cause=\"other\"} 1");
+	metrics_free(m);
+}
+
+static void test_episodes_json(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	char *json = NULL;
+	size_t len;
+	FILE *out;
+
+	(void)state;
+	for (int i = 0; i < 105; i++) {
+		struct episode ep = replaced(SA_DIR_IN, 1000, 1);
+
+		ep.id = (__u64)i + 1;
+		if (i == 104) {
+			ep.kind = EPISODE_UNREPLACED;
+			ep.has_gap = false;
+			ep.new_spi = 0;
+			ep.drops[DROP_IN_NO_STATE] = 4;
+			ep.drops_total = 4;
+		}
+		metrics_episode(m, &ep, "gw1");
+	}
+	out = open_memstream(&json, &len);
+	assert_int_equal(metrics_episodes_json(m, out), 0);
+	fclose(out);
+	/* the last 100, oldest first */
+	assert_non_null(strstr(json, "{\"id\":6,"));
+	assert_null(strstr(json, "{\"id\":5,"));
+	assert_non_null(strstr(json, "\"id\":105,\"netns\":\"gw1\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"reqid\":1,\"dir\":\"in\",\"kind\":\"unreplaced\",\"old_spi\":\"0x00001000\",\"new_spi\":\"\""));
+	assert_non_null(strstr(json, "\"dropped\":4,\"outage_ns\":0,\"drops\":{\"in_no_state\":4}}"));
+	assert_true(strstr(json, "{\"id\":6,") < strstr(json, "{\"id\":105,"));
+	free(json);
+	metrics_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_episode_series), cmocka_unit_test(test_openmetrics),
+		cmocka_unit_test(test_max_series),     cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_episodes_json),
+	};
+	int ret = cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+
+	free(rendered);
+	return ret;
+}
