@@ -409,8 +409,8 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 	single_counter(out, "rekeygap_events_lost",
 		       "SA events lost: BPF ring buffer full, netlink overruns, queue full.",
 		       v->events_lost + v->netlink_overruns + v->queue_full, om);
-	single_counter(out, "rekeygap_netlink_resyncs",
-		       "SA re-dumps after netlink notifications were lost.", v->resyncs, om);
+	single_counter(out, "rekeygap_resyncs",
+		       "SA re-dumps after events were lost (netlink overrun, ring buffer full).", v->resyncs, om);
 	single_counter(out, "rekeygap_drop_map_overflow",
 		       "Drops not counted: the kernel's drop map was full.", v->drops_overflow, om);
 	header(out, "rekeygap_build_info", "gauge", "rekeygap's version.", om);

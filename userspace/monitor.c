@@ -61,6 +61,7 @@ struct monitor {
 	struct drop_seen *drops_seen;
 	__u64 last_scan_ns;
 	__u64 resyncs;
+	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
 	int own_netns_fd; /* to come back to after reading another namespace's MIB */
 	const char *probe_mode;
 	bool ready; /* probes on, baseline in: until then /metrics answers 503 */
@@ -523,6 +524,19 @@ static int run(struct monitor *mon, __u64 duration_ns)
 			next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_scan) {
+			__u64 lost, overflow, larval;
+
+			/* SA events lost in the ring buffer: what is there now is the truth */
+			tracer_counters(&mon->tracer, &lost, &overflow, &larval);
+			if (lost != mon->ring_lost && !mon->sa_from_netlink) {
+				char err[256];
+
+				mon->ring_lost = lost;
+				for (int i = 0; i < mon->watch.n; i++)
+					if (dump_netns(mon, i, true, err, sizeof(err)))
+						cli_error("monitor: resync: %s", err);
+				mon->resyncs++;
+			}
 			tracer_drops_foreach(&mon->tracer, on_drop, mon);
 			mon->last_scan_ns = now;
 			next_scan = now + DROP_SCAN_MS * NSEC_PER_MSEC;

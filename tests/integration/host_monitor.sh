@@ -85,13 +85,13 @@ ip -n "$M" -batch "$WORK/policies"
 kill -CONT "$MON"
 deadline=$((SECONDS + 30))
 until curl -sS "$URL/metrics" >"$WORK/after" &&
-	[ "$(awk '$1 == "rekeygap_netlink_resyncs_total" { print $2 }' "$WORK/after")" -ge 1 ]; do
+	[ "$(awk '$1 == "rekeygap_resyncs_total" { print $2 }' "$WORK/after")" -ge 1 ]; do
 	[ $SECONDS -lt $deadline ] || fail "no resync after a netlink overrun: $(grep -E 'resyncs|events_lost' "$WORK/after")"
 	sleep 0.5
 done
 check_ge "events lost after the overrun" \
 	"$(awk '$1 == "rekeygap_events_lost_total" { print $2 }' "$WORK/after")" 1
-echo "ok: overrun counted, SAs re-dumped: $(grep -E '^rekeygap_(netlink_resyncs|events_lost)_total' "$WORK/after" | tr '\n' ' ')"
+echo "ok: overrun counted, SAs re-dumped: $(grep -E '^rekeygap_(resyncs|events_lost)_total' "$WORK/after" | tr '\n' ' ')"
 
 kill -HUP "$MON"
 sleep 0.5

@@ -120,7 +120,7 @@ static void test_episode_series(void **state)
 	assert_line("rekeygap_xfrm_mib_packets_total{netns=\"gw1\",name=\"XfrmSomethingNew\"} 1");
 	assert_line("rekeygap_probe_info{mode=\"fentry\",sa_source=\"bpf\",mib_note=\"no /proc/net/xfrm_stat in gw2: No such file or directory\"} 1");
 	assert_line("rekeygap_events_lost_total 3");
-	assert_line("rekeygap_netlink_resyncs_total 1");
+	assert_line("rekeygap_resyncs_total 1");
 	assert_line("rekeygap_up 1");
 	assert_false(strstr(rendered, "# EOF"));
 	metrics_free(m);
