@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "monitor.h"
+#include "monitor_cmd.h"
 #include "probe.h"
 #include "rekey_cmd.h"
 #include "trace.h"

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * 'rekeygap monitor': the exporter operators run all day. SA events (BPF, or netlink in
- * tracepoint mode) and drops (BPF) enter here, become episodes in episode.c, and leave as
- * Prometheus series through metrics.c, served by http_server.c.
+ * The monitor: SA events (BPF, or netlink in tracepoint mode) and drops (BPF) enter here,
+ * become episodes in episode.c, and leave as Prometheus series through metrics.c, served by
+ * http_server.c. 'rekeygap monitor' (monitor_cmd.c) runs it alone, 'rekeygap lab' inside.
  */
 #include "monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +26,8 @@
 #include "xfrm_client.h"
 #include "xfrm_watch.h"
 
-/* 10117: the Prometheus default port allocations list's range 9100-9999 is full since
- * 2023; this one is outside it and not taken there */
-#define DEFAULT_LISTEN ":10117"
-#define DEFAULT_MAX_SERIES 1000
 #define DROP_SCAN_MS 50
 #define NETNS_RESCAN_MS 1000
-#define TICK_MS 50
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* What a drop key had at the last scan: the next delta starts there. */
 struct drop_seen {
@@ -63,6 +48,10 @@ struct monitor {
 	__u64 resyncs;
 	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
 	int own_netns_fd; /* to come back to after reading another namespace's MIB */
+	struct monitor_options opt;
+	struct http_server *http;
+	bool tracer_up;
+	__u64 next_scan, next_rescan;
 	const char *probe_mode;
 	bool ready; /* probes on, baseline in: until then /metrics answers 503 */
 	char mib_note[256]; /* set while rendering: why a namespace has no MIB */
@@ -109,6 +98,8 @@ static void take_sa(struct monitor *mon, const struct sa_event *e)
 	}
 	metrics_sa_event(mon->metrics, netns_label(mon, e->netns, buf), e->kind);
 	episode_feed_sa(mon->eng, e);
+	if (mon->opt.sa_event)
+		mon->opt.sa_event(mon->opt.ctx, e);
 }
 
 static int on_sa(void *ctx, const struct sa_event *e)
@@ -195,6 +186,8 @@ static void on_drop(void *ctx, const struct drop_key *k, const struct drop_value
 	seen->count = v->count;
 	seen->last_ts = v->last_ts_ns;
 	metrics_drops(mon->metrics, netns_label(mon, k->netns, buf), k->cause, delta);
+	if (mon->opt.drops)
+		mon->opt.drops(mon->opt.ctx, k, delta, v->last_ts_ns);
 	episode_feed_drops(mon->eng, k, delta, first < v->last_ts_ns ? first : v->last_ts_ns,
 			   v->last_ts_ns);
 }
@@ -420,46 +413,18 @@ static int serve(void *ctx, const char *path, const char *accept, struct http_re
 	return ret;
 }
 
-/* ---- the command ---- */
 
-static const char monitor_usage[] =
-	"Usage: rekeygap monitor [--listen ADDR:PORT] [--netns NAME]... [--max-series N]\n"
-	"                        [--timeout DURATION] [--probe MODE] [--duration SEC]\n"
-	"\n"
-	"Watch SA inserts, deletes and expiries and XFRM packet drops, join them into rekey\n"
-	"episodes (which SA replaced which, how long there was none: the gap, how long both:\n"
-	"the overlap, what was dropped), and serve them to Prometheus:\n"
-	"  /metrics    Prometheus text format (OpenMetrics if the scraper asks for it)\n"
-	"  /episodes   the last 100 episodes, JSON\n"
-	"\n"
-	"  -l, --listen ADDR:PORT  where to serve; default " DEFAULT_LISTEN " (every address;\n"
-	"                          the Prometheus port list's 9100-9999 range is full)\n"
-	"  -n, --netns NAME        watch this namespace (ip netns name or a path); repeatable;\n"
-	"                          default: the namespace rekeygap runs in\n"
-	"  -m, --max-series N      keep at most N rekeygap_last_rekey_gap_seconds series (one\n"
-	"                          per flow), the least recently rekeyed evicted; default 1000\n"
-	"  -t, --timeout DURATION  a deleted SA not replaced within it is 'unreplaced';\n"
-	"                          default 10s\n"
-	"  -p, --probe MODE        fentry, kprobe or tracepoint; default: the best that works\n"
-	"                          (tracepoint: SA events from netlink, timed on receipt)\n"
-	"  -d, --duration SEC      stop after SEC seconds; default: until SIGINT or SIGTERM\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"Namespaces are labelled by their name in /run/netns, others by inode number. SAs that\n"
-	"exist at start are the baseline: no episode until they are replaced. SIGHUP is\n"
-	"ignored (nothing is lost); SIGINT and SIGTERM stop cleanly.\n"
-	"\n"
-	"Examples:\n"
-	"  rekeygap monitor\n"
-	"  rekeygap monitor --listen 127.0.0.1:10117 --netns gw1 --netns gw2\n"
-	"  curl -s localhost:10117/metrics | grep rekeygap_rekey_gap\n";
+/* ---- life ---- */
 
 static void on_episode(void *ctx, const struct episode *ep)
 {
 	struct monitor *mon = ctx;
 	char buf[16];
+	const char *label = netns_label(mon, ep->flow.netns, buf);
 
-	metrics_episode(mon->metrics, ep, netns_label(mon, ep->flow.netns, buf));
+	metrics_episode(mon->metrics, ep, label);
+	if (mon->opt.episode)
+		mon->opt.episode(mon->opt.ctx, ep, label);
 }
 
 /* Read what netlink has for us; after lost notifications (tracepoint mode) re-dump. */
@@ -481,232 +446,179 @@ static int read_netlink(struct monitor *mon, int i)
 	return ret;
 }
 
-static int run(struct monitor *mon, __u64 duration_ns)
+int monitor_open(struct monitor **monp, const struct monitor_options *opt, char *err,
+		 size_t errlen)
 {
-	__u64 deadline = duration_ns ? monotonic_ns() + duration_ns : 0;
-	__u64 next_scan = 0, next_rescan = 0;
+	struct monitor *mon = calloc(1, sizeof(*mon));
 	int ret = 0;
 
-	while (!stop && !ret) {
-		struct pollfd fds[2 + XFRM_WATCH_NETNS_MAX];
-		int n_watched = mon->watch.n;
-		__u64 now = monotonic_ns();
-
-		if (deadline && now >= deadline)
-			break;
-		fds[0] = (struct pollfd){ .fd = tracer_fd(&mon->tracer), .events = POLLIN };
-		fds[1] = (struct pollfd){ .fd = mon->watch.inotify_fd, .events = POLLIN };
-		for (int i = 0; i < n_watched; i++)
-			fds[2 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&mon->watch, i),
-						      .events = POLLIN };
-		if (poll(fds, 2 + n_watched, TICK_MS) < 0 && errno != EINTR) {
-			cli_error("monitor: poll: %s", strerror(errno));
-			return -errno;
-		}
-		if (fds[0].revents) {
-			ret = tracer_poll(&mon->tracer, 0);
-			if (ret == -EINTR || ret > 0)
-				ret = 0;
-			if (ret)
-				cli_error("monitor: ring buffer: %s", strerror(-ret));
-		}
-		for (int i = 0; i < n_watched && !ret; i++) {
-			if (fds[2 + i].revents)
-				ret = read_netlink(mon, i);
-			if (ret)
-				cli_error("monitor: netlink: %s", strerror(-ret));
-		}
-		now = monotonic_ns();
-		pthread_mutex_lock(&mon->lock);
-		if (fds[1].revents || now >= next_rescan) {
-			/* a deleted namespace is let go (our sockets would keep it alive) */
-			xfrm_watch_rescan(&mon->watch);
-			next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
-		}
-		if (now >= next_scan) {
-			__u64 lost, overflow, larval;
-
-			/* SA events lost in the ring buffer: what is there now is the truth */
-			tracer_counters(&mon->tracer, &lost, &overflow, &larval);
-			if (lost != mon->ring_lost && !mon->sa_from_netlink) {
-				char err[256];
-
-				mon->ring_lost = lost;
-				for (int i = 0; i < mon->watch.n; i++)
-					if (dump_netns(mon, i, true, err, sizeof(err)))
-						cli_error("monitor: resync: %s", err);
-				mon->resyncs++;
-			}
-			tracer_drops_foreach(&mon->tracer, on_drop, mon);
-			mon->last_scan_ns = now;
-			next_scan = now + DROP_SCAN_MS * NSEC_PER_MSEC;
-		}
-		episode_advance(mon->eng, now, false);
-		pthread_mutex_unlock(&mon->lock);
+	if (!mon) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	return ret;
+	mon->opt = *opt;
+	pthread_mutex_init(&mon->lock, NULL);
+	mon->own_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	mon->eng = episode_engine_new(on_episode, mon);
+	mon->metrics = metrics_new(opt->max_series ? opt->max_series : MONITOR_MAX_SERIES);
+	xfrm_watch_init(&mon->watch, on_netlink, mon);
+	if (mon->own_netns_fd < 0 || !mon->eng || !mon->metrics) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	episode_set_timeout(mon->eng, opt->timeout_ns ? opt->timeout_ns : EPISODE_TIMEOUT_NS);
+	for (int i = 0; i < opt->n_netns && !ret; i++)
+		ret = xfrm_watch_add(&mon->watch, opt->netns[i], err, errlen);
+	if (!opt->n_netns)
+		ret = xfrm_watch_add(&mon->watch, NULL, err, errlen);
+	if (!ret && xfrm_watch_follow(&mon->watch, false) < 0) {
+		snprintf(err, errlen, "cannot follow %s", NETNS_RUN_DIR);
+		ret = -EIO;
+	}
+	if (ret)
+		goto fail;
+	/* the port first: taken, we stop before loading anything */
+	if (opt->listen) {
+		ret = http_server_start(&mon->http, opt->listen, serve, mon, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	ret = tracer_open(&mon->tracer, opt->probe_forced, opt->probe,
+			  &(struct tracer_handlers){ .sa = on_sa, .policy = on_policy, .ctx = mon },
+			  err, errlen);
+	if (ret)
+		goto fail;
+	mon->tracer_up = true;
+	mon->probe_mode = probe_mode_name(mon->tracer.mode);
+	mon->sa_from_netlink = mon->tracer.mode == PROBE_TRACEPOINT;
+	/* the baseline: after the probes are on, so that nothing falls between */
+	for (int i = 0; i < mon->watch.n; i++) {
+		char why[200];
+
+		ret = dump_netns(mon, i, false, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "%s: %s",
+				 mon->watch.ns[i].name[0] ? mon->watch.ns[i].name : "this namespace",
+				 why);
+			goto fail;
+		}
+	}
+	pthread_mutex_lock(&mon->lock);
+	mon->ready = true;
+	pthread_mutex_unlock(&mon->lock);
+	*monp = mon;
+	return 0;
+fail:
+	monitor_close(mon);
+	return ret ? ret : -EINVAL;
 }
 
-int cmd_monitor(int argc, char **argv)
+int monitor_step(struct monitor *mon, int timeout_ms)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "max-series", required_argument, NULL, 'm' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "probe", required_argument, NULL, 'p' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	static struct monitor mon; /* large (watch, tracer): not on the stack */
-	const char *listen = DEFAULT_LISTEN, *names[XFRM_WATCH_NETNS_MAX];
-	__u64 duration_ns = 0, timeout_ns = EPISODE_TIMEOUT_NS;
-	__u32 max_series = DEFAULT_MAX_SERIES;
-	enum probe_mode mode = PROBE_FENTRY;
-	struct http_server *http = NULL;
-	struct drop_seen *seen, *tmp;
-	bool forced = false, tracer_up = false;
-	int n_names = 0, c, ret;
-	char err[256];
+	struct pollfd fds[2 + XFRM_WATCH_NETNS_MAX];
+	int n_watched = mon->watch.n, ret = 0;
+	__u64 now;
 
-	while ((c = getopt_long(argc, argv, "l:n:m:t:p:d:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			listen = optarg;
-			break;
-		case 'n':
-			if (n_names == XFRM_WATCH_NETNS_MAX) {
-				cli_error("monitor: at most %d --netns", XFRM_WATCH_NETNS_MAX);
-				return EXIT_USAGE;
-			}
-			names[n_names++] = optarg;
-			break;
-		case 'm':
-			if (cli_parse_u32(optarg, 1, 1000000, &max_series)) {
-				cli_error("monitor: bad --max-series '%s' (1 to 1000000)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 't':
-			if (cli_parse_duration(optarg, NSEC_PER_SEC, &timeout_ns) || !timeout_ns) {
-				cli_error("monitor: bad --timeout '%s' (seconds, or 500ms, 2m)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'p':
-			if (probe_mode_parse(optarg, &mode)) {
-				cli_error("monitor: unknown --probe '%s' (fentry, kprobe or tracepoint)",
-					  optarg);
-				return EXIT_USAGE;
-			}
-			forced = true;
-			break;
-		case 'd':
-			if (cli_parse_duration(optarg, NSEC_PER_SEC, &duration_ns) || !duration_ns) {
-				cli_error("monitor: bad --duration '%s' (seconds, or 500ms, 2m)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fputs(monitor_usage, stdout);
+	fds[0] = (struct pollfd){ .fd = tracer_fd(&mon->tracer), .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = mon->watch.inotify_fd, .events = POLLIN };
+	for (int i = 0; i < n_watched; i++)
+		fds[2 + i] = (struct pollfd){ .fd = xfrm_watch_fd(&mon->watch, i), .events = POLLIN };
+	if (poll(fds, 2 + n_watched, timeout_ms) < 0) {
+		if (errno == EINTR)
 			return 0;
-		default:
-			fputs(monitor_usage, stderr);
-			return EXIT_USAGE;
+		cli_error("monitor: poll: %s", strerror(errno));
+		return -errno;
+	}
+	if (fds[0].revents) {
+		ret = tracer_poll(&mon->tracer, 0);
+		if (ret == -EINTR || ret > 0)
+			ret = 0;
+		if (ret) {
+			cli_error("monitor: ring buffer: %s", strerror(-ret));
+			return ret;
 		}
 	}
-	if (optind < argc) {
-		cli_error("monitor: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+	for (int i = 0; i < n_watched; i++) {
+		if (fds[2 + i].revents)
+			ret = read_netlink(mon, i);
+		if (ret) {
+			cli_error("monitor: netlink: %s", strerror(-ret));
+			return ret;
+		}
 	}
-	{
-		struct sockaddr_storage ss;
-		socklen_t len;
+	now = monotonic_ns();
+	pthread_mutex_lock(&mon->lock);
+	if (fds[1].revents || now >= mon->next_rescan) {
+		/* a deleted namespace is let go (our sockets would keep it alive) */
+		xfrm_watch_rescan(&mon->watch);
+		mon->next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
+	}
+	if (now >= mon->next_scan) {
+		__u64 lost, overflow, larval;
 
-		if (http_parse_listen(listen, &ss, &len)) {
-			cli_error("monitor: bad --listen '%s' (ADDR:PORT, [IPV6]:PORT or :PORT)",
-				  listen);
-			return EXIT_USAGE;
-		}
-	}
+		/* SA events lost in the ring buffer: what is there now is the truth */
+		tracer_counters(&mon->tracer, &lost, &overflow, &larval);
+		if (lost != mon->ring_lost && !mon->sa_from_netlink) {
+			char err[256];
 
-	memset(&mon, 0, sizeof(mon));
-	pthread_mutex_init(&mon.lock, NULL);
-	mon.own_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	mon.eng = episode_engine_new(on_episode, &mon);
-	mon.metrics = metrics_new(max_series);
-	if (mon.own_netns_fd < 0 || !mon.eng || !mon.metrics) {
-		cli_error("monitor: out of memory");
-		ret = 1;
-		goto out;
-	}
-	episode_set_timeout(mon.eng, timeout_ns);
-	xfrm_watch_init(&mon.watch, on_netlink, &mon);
-	ret = 0;
-	for (int i = 0; i < n_names && !ret; i++)
-		ret = xfrm_watch_add(&mon.watch, names[i], err, sizeof(err));
-	if (!n_names)
-		ret = xfrm_watch_add(&mon.watch, NULL, err, sizeof(err));
-	if (!ret && xfrm_watch_follow(&mon.watch, false) < 0)
-		snprintf(err, sizeof(err), "cannot follow %s", NETNS_RUN_DIR), ret = -1;
-	if (ret) {
-		cli_error("monitor: %s", err);
-		ret = 1;
-		goto out;
-	}
-	/* the port first: taken, we stop before loading anything */
-	ret = http_server_start(&http, listen, serve, &mon, err, sizeof(err));
-	if (ret) {
-		cli_error("monitor: %s", err);
-		ret = 1;
-		goto out;
-	}
-	ret = tracer_open(&mon.tracer, forced, mode,
-			  &(struct tracer_handlers){ .sa = on_sa, .policy = on_policy, .ctx = &mon },
-			  err, sizeof(err));
-	if (ret) {
-		cli_error("monitor: %s", err);
-		ret = 1;
-		goto out;
-	}
-	tracer_up = true;
-	mon.probe_mode = probe_mode_name(mon.tracer.mode);
-	mon.sa_from_netlink = mon.tracer.mode == PROBE_TRACEPOINT;
-	/* the baseline: after the probes are on, so that nothing falls between */
-	for (int i = 0; i < mon.watch.n; i++) {
-		if (dump_netns(&mon, i, false, err, sizeof(err))) {
-			cli_error("monitor: %s: %s",
-				  mon.watch.ns[i].name[0] ? mon.watch.ns[i].name : "this namespace",
-				  err);
-			ret = 1;
-			goto out;
+			mon->ring_lost = lost;
+			for (int i = 0; i < mon->watch.n; i++)
+				if (dump_netns(mon, i, true, err, sizeof(err)))
+					cli_error("monitor: resync: %s", err);
+			mon->resyncs++;
 		}
+		tracer_drops_foreach(&mon->tracer, on_drop, mon);
+		mon->last_scan_ns = now;
+		mon->next_scan = now + DROP_SCAN_MS * NSEC_PER_MSEC;
 	}
-	pthread_mutex_lock(&mon.lock);
-	mon.ready = true;
-	pthread_mutex_unlock(&mon.lock);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "rekeygap monitor: serving http://%s/metrics; probe mode %s, SA events from %s; watching %d namespace%s\n",
-		listen, mon.probe_mode, mon.sa_from_netlink ? "netlink" : "BPF", mon.watch.n,
-		mon.watch.n == 1 ? "" : "s");
-	ret = run(&mon, duration_ns) ? 1 : 0;
-out:
-	http_server_stop(http);
-	if (tracer_up)
-		tracer_close(&mon.tracer);
-	xfrm_watch_close(&mon.watch);
-	HASH_ITER(hh, mon.drops_seen, seen, tmp) {
-		HASH_DEL(mon.drops_seen, seen);
+	episode_advance(mon->eng, now, false);
+	pthread_mutex_unlock(&mon->lock);
+	return 0;
+}
+
+void monitor_settle(struct monitor *mon)
+{
+	pthread_mutex_lock(&mon->lock);
+	tracer_poll(&mon->tracer, 0);
+	tracer_drops_foreach(&mon->tracer, on_drop, mon);
+	episode_advance(mon->eng, monotonic_ns(), true);
+	pthread_mutex_unlock(&mon->lock);
+}
+
+const char *monitor_probe_mode(const struct monitor *mon)
+{
+	return mon->probe_mode;
+}
+
+bool monitor_sa_from_netlink(const struct monitor *mon)
+{
+	return mon->sa_from_netlink;
+}
+
+int monitor_n_netns(const struct monitor *mon)
+{
+	return mon->watch.n;
+}
+
+void monitor_close(struct monitor *mon)
+{
+	struct drop_seen *seen, *tmp;
+
+	if (!mon)
+		return;
+	http_server_stop(mon->http); /* first: its thread reads the rest */
+	if (mon->tracer_up)
+		tracer_close(&mon->tracer);
+	xfrm_watch_close(&mon->watch);
+	HASH_ITER(hh, mon->drops_seen, seen, tmp) {
+		HASH_DEL(mon->drops_seen, seen);
 		free(seen);
 	}
-	episode_engine_free(mon.eng);
-	metrics_free(mon.metrics);
-	if (mon.own_netns_fd >= 0)
-		close(mon.own_netns_fd);
-	pthread_mutex_destroy(&mon.lock);
-	return ret;
+	episode_engine_free(mon->eng);
+	metrics_free(mon->metrics);
+	if (mon->own_netns_fd >= 0)
+		close(mon->own_netns_fd);
+	pthread_mutex_destroy(&mon->lock);
+	free(mon);
 }
