@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lab.h"
 #include "monitor_cmd.h"
 #include "probe.h"
 #include "rekey_cmd.h"
@@ -20,6 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "lab", cmd_lab, "build an IPsec lab, rekey with each strategy, compare the losses" },
 	{ "monitor", cmd_monitor, "rekey episodes as Prometheus metrics: gap, overlap, loss" },
 	{ "trace", cmd_trace, "print SA events and XFRM drops as they happen" },
 	{ "rekey", cmd_rekey, "replace an SA pair's key: make-before-break, delete-add, update" },

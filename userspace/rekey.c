@@ -87,6 +87,10 @@ static int match_sa(void *ctx, const struct xfrm_sa *sa)
 	char spi[SPI_STRLEN];
 	size_t used = strlen(s->spis);
 
+	/* a larval state (SPI 0: an ACQUIRE waiting for a key manager, left by traffic that
+	 * found no SA) is not an SA to rekey */
+	if (!i->id.spi)
+		return 0;
 	if (i->family != s->t->family || i->id.proto != IPPROTO_ESP ||
 	    memcmp(&i->saddr, &s->t->saddr, alen) || memcmp(&i->id.daddr, &s->t->daddr, alen) ||
 	    (s->t->spi && i->id.spi != s->t->spi))

@@ -217,6 +217,33 @@ static const struct nlattr *attrs_find(const __u8 *attrs, __u32 attrs_len, __u16
 	return NULL;
 }
 
+/* One more attribute at the end of an attribute block of XFRM_ATTRS_MAX bytes. */
+static int attrs_put(__u8 *attrs, __u32 *attrs_len, __u16 type, const void *data, size_t len)
+{
+	struct nlattr *a;
+
+	if (*attrs_len > XFRM_ATTRS_MAX || len > UINT16_MAX - MNL_ATTR_HDRLEN ||
+	    MNL_ATTR_HDRLEN + MNL_ALIGN(len) > XFRM_ATTRS_MAX - *attrs_len)
+		return -ENOSPC;
+	a = (struct nlattr *)(attrs + *attrs_len);
+	a->nla_type = type;
+	a->nla_len = (__u16)(MNL_ATTR_HDRLEN + len);
+	memcpy((__u8 *)a + MNL_ATTR_HDRLEN, data, len);
+	memset((__u8 *)a + MNL_ATTR_HDRLEN + len, 0, MNL_ALIGN(len) - len);
+	*attrs_len += MNL_ATTR_HDRLEN + MNL_ALIGN(len);
+	return 0;
+}
+
+int xfrm_sa_put_attr(struct xfrm_sa *sa, __u16 type, const void *data, size_t len)
+{
+	return attrs_put(sa->attrs, &sa->attrs_len, type, data, len);
+}
+
+int xfrm_pol_put_attr(struct xfrm_pol *p, __u16 type, const void *data, size_t len)
+{
+	return attrs_put(p->attrs, &p->attrs_len, type, data, len);
+}
+
 const struct nlattr *xfrm_sa_attr(const struct xfrm_sa *sa, __u16 type)
 {
 	return attrs_find(sa->attrs, sa->attrs_len, type);

@@ -124,6 +124,9 @@ bool xfrm_sa_same_key(const struct xfrm_sa *a, const struct xfrm_sa *b);
 
 void xfrm_sa_wipe(struct xfrm_sa *sa);
 
+/* Append an attribute to an SA being built (sa->info filled by the caller). -ENOSPC. */
+int xfrm_sa_put_attr(struct xfrm_sa *sa, __u16 type, const void *data, size_t len);
+
 /* --- policies ---------------------------------------------------------------------------- */
 
 /* A policy as the kernel reports it: the fixed part and every attribute, verbatim. */
@@ -155,6 +158,9 @@ int xfrm_pol_get(struct xfrm_client *c, const struct xfrm_pol *like, struct xfrm
 /* GETPOLICY dump, as xfrm_sa_dump. */
 typedef int (*xfrm_pol_fn)(void *ctx, const struct xfrm_pol *p);
 int xfrm_pol_dump(struct xfrm_client *c, xfrm_pol_fn fn, void *ctx);
+
+/* Append an attribute to a policy being built. -ENOSPC. */
+int xfrm_pol_put_attr(struct xfrm_pol *p, __u16 type, const void *data, size_t len);
 
 /* NEWPOLICY / UPDPOLICY with every attribute of p. -ENOSPC if the batch is full. */
 int xfrm_batch_add_pol(struct xfrm_batch *b, __u16 type, const struct xfrm_pol *p);

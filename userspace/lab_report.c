@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* What the lab measured, as a table, JSON and an HTML page of SVG timelines. */
+#include "lab_report.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "trace_output.h"
+
+/* Timeline rows: each SA by namespace and direction, then each flow's lost datagrams. */
+enum { ROW_A_OUT, ROW_B_IN, ROW_B_OUT, ROW_A_IN, ROW_LOST_AB, ROW_LOST_BA, N_ROWS };
+static const char *const row_names[N_ROWS] = {
+	"A out (A->B)", "B in (A->B)", "B out (B->A)", "A in (B->A)", "lost A->B", "lost B->A",
+};
+
+#define SVG_W 1000
+#define SVG_LABEL 110
+#define ROW_H 28
+#define LANES_MAX 6 /* SAs side by side in a row (make-before-break keeps old ones) */
+#define AXIS_H 24
+
+/* An SA's life: from its insert (or the lab's start) to its delete (or the end). */
+struct sa_life {
+	int row;
+	__u32 spi;
+	__u64 from, to; /* to: UINT64_MAX while alive */
+};
+
+/* Consecutive lost datagrams of one flow. */
+struct drop_group {
+	int flow;
+	__u32 first_seq, count;
+	__u64 t_first, t_last;
+};
+
+struct results {
+	struct sa_life *lives;
+	size_t n_lives;
+	struct drop_group *groups;
+	size_t n_groups;
+};
+
+static int sa_row(int side, __u8 dir)
+{
+	if (dir == SA_DIR_OUT)
+		return side == 0 ? ROW_A_OUT : ROW_B_OUT;
+	return side == 0 ? ROW_A_IN : ROW_B_IN;
+}
+
+static __u64 episode_start(const struct episode *ep)
+{
+	if (ep->t_delete_old && ep->t_insert_new)
+		return ep->t_delete_old < ep->t_insert_new ? ep->t_delete_old : ep->t_insert_new;
+	return ep->t_delete_old ? ep->t_delete_old : ep->t_insert_new;
+}
+
+static bool in_phase(const struct lab_phase *ph, __u64 t)
+{
+	return t >= ph->t0 && t < ph->t1;
+}
+
+void lab_results(struct lab *lab)
+{
+	for (int i = 0; i < lab->n_phases; i++) {
+		struct lab_phase *ph = &lab->phase[i];
+
+		ph->sent = ph->lost = ph->attributed = 0;
+		for (int f = 0; f < 2; f++) {
+			__u32 sent, lost;
+
+			traffic_count(&lab->flow[f], ph->t0, ph->t1, &sent, &lost);
+			ph->sent += sent;
+			ph->lost += lost;
+		}
+		for (size_t e = 0; e < lab->n_episodes; e++)
+			if (in_phase(ph, episode_start(&lab->episodes[e])))
+				ph->attributed += (__u32)lab->episodes[e].drops_total;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Gap and outage of a phase's episodes, in ms: mean, p99, max; n: how many had one. */
+struct stats {
+	int n;
+	double mean, p99, max;
+};
+
+static void phase_stats(const struct lab *lab, const struct lab_phase *ph, bool gap,
+			struct stats *st)
+{
+	__u64 *v = calloc(lab->n_episodes + 1, sizeof(*v));
+	double sum = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!v)
+		return;
+	for (size_t e = 0; e < lab->n_episodes; e++) {
+		const struct episode *ep = &lab->episodes[e];
+
+		if (!in_phase(ph, episode_start(ep)) || (gap && !ep->has_gap))
+			continue;
+		v[st->n++] = gap ? ep->gap_ns : ep->outage_ns;
+	}
+	if (st->n) {
+		qsort(v, (size_t)st->n, sizeof(*v), cmp_u64);
+		for (int i = 0; i < st->n; i++)
+			sum += (double)v[i];
+		st->mean = sum / st->n / 1e6;
+		st->p99 = (double)v[(st->n * 99 + 99) / 100 - 1] / 1e6;
+		st->max = (double)v[st->n - 1] / 1e6;
+	}
+	free(v);
+}
+
+void lab_print_table(const struct lab *lab, FILE *out)
+{
+	fprintf(out, "\n%-18s %6s %8s %6s %10s  %-22s %-16s %10s  %s\n", "strategy", "rekeys", "sent",
+		"lost", "attributed", "gap ms mean/p99/max", "outage ms mean/max", "msgs/rekey",
+		"note");
+	for (int i = 0; i < lab->n_phases; i++) {
+		const struct lab_phase *ph = &lab->phase[i];
+		struct stats gap, outage;
+		char g[40] = "-", o[40] = "-", note[96] = "";
+		int pairs = 2 * (int)(ph->rekeys ? ph->rekeys : 1);
+
+		phase_stats(lab, ph, true, &gap);
+		phase_stats(lab, ph, false, &outage);
+		if (gap.n)
+			snprintf(g, sizeof(g), "%.3f/%.3f/%.3f", gap.mean, gap.p99, gap.max);
+		if (outage.n)
+			snprintf(o, sizeof(o), "%.1f/%.1f", outage.mean, outage.max);
+		if (ph->attributed != ph->lost)
+			snprintf(note, sizeof(note), "attributed %+d vs lost", (int)ph->attributed - (int)ph->lost);
+		if (ph->strategy == REKEY_UPDATE)
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%skey not changed (%u/%d)",
+				 note[0] ? "; " : "", ph->key_unchanged, pairs);
+		if (ph->failed)
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%u failed",
+				 note[0] ? "; " : "", ph->failed);
+		fprintf(out, "%-18s %6u %8u %6u %10u  %-22s %-16s %10.1f  %s\n",
+			rekey_strategy_name(ph->strategy), ph->rekeys, ph->sent, ph->lost, ph->attributed,
+			g, o, (double)ph->messages / pairs, note);
+	}
+	fprintf(out, "(each rekey replaces both SA pairs; lost: datagrams the receivers did not get; "
+		     "attributed: drops the monitor put in rekey episodes)\n");
+}
+
+/* ---- timelines ---- */
+
+static int cmp_events(const void *a, const void *b)
+{
+	const struct lab_sa_event *x = a, *y = b;
+
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+static int results_build(const struct lab *lab, struct results *r)
+{
+	struct lab_sa_event *ev = NULL;
+	size_t cap = lab->n_events + 8;
+
+	memset(r, 0, sizeof(*r));
+	r->lives = calloc(cap, sizeof(*r->lives));
+	if (lab->n_events)
+		ev = malloc(lab->n_events * sizeof(*ev));
+	if (!r->lives || (lab->n_events && !ev)) {
+		free(ev);
+		return -ENOMEM;
+	}
+	/* the lab's own SAs, there from the start */
+	r->lives[r->n_lives++] = (struct sa_life){ ROW_A_OUT, htonl(0x1000), lab->start_ns, UINT64_MAX };
+	r->lives[r->n_lives++] = (struct sa_life){ ROW_B_IN, htonl(0x1000), lab->start_ns, UINT64_MAX };
+	r->lives[r->n_lives++] = (struct sa_life){ ROW_B_OUT, htonl(0x2000), lab->start_ns, UINT64_MAX };
+	r->lives[r->n_lives++] = (struct sa_life){ ROW_A_IN, htonl(0x2000), lab->start_ns, UINT64_MAX };
+	if (ev) {
+		memcpy(ev, lab->events, lab->n_events * sizeof(*ev));
+		qsort(ev, lab->n_events, sizeof(*ev), cmp_events);
+	}
+	for (size_t i = 0; i < lab->n_events; i++) {
+		int row = sa_row(ev[i].side, ev[i].dir);
+
+		if (ev[i].kind == SA_EVENT_ADD) {
+			if (r->n_lives < cap)
+				r->lives[r->n_lives++] =
+					(struct sa_life){ row, ev[i].spi, ev[i].ts_ns, UINT64_MAX };
+			continue;
+		}
+		for (size_t l = 0; l < r->n_lives; l++)
+			if (r->lives[l].row == row && r->lives[l].spi == ev[i].spi &&
+			    r->lives[l].to == UINT64_MAX) {
+				r->lives[l].to = ev[i].ts_ns;
+				break;
+			}
+	}
+	free(ev);
+	/* lost datagrams, grouped while consecutive */
+	for (int f = 0; f < 2; f++) {
+		const struct traffic_flow *fl = &lab->flow[f];
+
+		for (__u32 i = 0; i < fl->sent; i++) {
+			struct drop_group *g = r->n_groups ? &r->groups[r->n_groups - 1] : NULL;
+
+			if (fl->received[i])
+				continue;
+			if (g && g->flow == f && g->first_seq + g->count == i) {
+				g->count++;
+				g->t_last = fl->sent_ns[i];
+				continue;
+			}
+			g = realloc(r->groups, (r->n_groups + 1) * sizeof(*g));
+			if (!g)
+				return -ENOMEM;
+			r->groups = g;
+			r->groups[r->n_groups++] = (struct drop_group){ f, i, 1, fl->sent_ns[i],
+									 fl->sent_ns[i] };
+		}
+	}
+	return 0;
+}
+
+static void results_free(struct results *r)
+{
+	free(r->lives);
+	free(r->groups);
+}
+
+static bool life_in_phase(const struct sa_life *l, const struct lab_phase *ph)
+{
+	return l->from < ph->t1 && l->to > ph->t0;
+}
+
+static double ms_since(const struct lab *lab, __u64 t)
+{
+	return t == UINT64_MAX ? -1 : ((double)t - (double)lab->start_ns) / 1e6;
+}
+
+/* ---- report.json ---- */
+
+static void json_stats(FILE *out, const char *name, const struct stats *s, bool p99)
+{
+	if (!s->n) {
+		fprintf(out, "\"%s\":null", name);
+		return;
+	}
+	fprintf(out, "\"%s\":{\"mean\":%.4f,", name, s->mean);
+	if (p99)
+		fprintf(out, "\"p99\":%.4f,", s->p99);
+	fprintf(out, "\"max\":%.4f}", s->max);
+}
+
+static void write_json(const struct lab *lab, const struct results *r, FILE *out)
+{
+	fprintf(out, "{\"lab\":{\"namespaces\":[\"%s\",\"%s\"],\"aead\":\"%s\",\"rate\":%u,"
+		     "\"rekeys\":%u,\"interval_ms\":%.1f,\"probe_mode\":\"%s\"},\n\"strategies\":[",
+		lab->ns[0], lab->ns[1], lab->alg, lab->rate, lab->rekeys,
+		(double)lab->interval_ns / 1e6, lab->probe_mode ? lab->probe_mode : "");
+	for (int i = 0; i < lab->n_phases; i++) {
+		const struct lab_phase *ph = &lab->phase[i];
+		struct stats gap, outage;
+		int n = 0;
+
+		phase_stats(lab, ph, true, &gap);
+		phase_stats(lab, ph, false, &outage);
+		fprintf(out, "%s\n{\"strategy\":\"%s\",\"rekeys\":%u,\"failed\":%u,\"sent\":%u,"
+			     "\"lost\":%u,\"attributed\":%u,",
+			i ? "," : "", rekey_strategy_name(ph->strategy), ph->rekeys, ph->failed,
+			ph->sent, ph->lost, ph->attributed);
+		json_stats(out, "gap_ms", &gap, true);
+		fputc(',', out);
+		json_stats(out, "outage_ms", &outage, false);
+		fprintf(out, ",\"netlink_messages_per_rekey\":%.2f,\"key_changed\":%s,"
+			     "\"t0_ms\":%.3f,\"t1_ms\":%.3f,\"sas\":[",
+			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)),
+			ph->strategy != REKEY_UPDATE ? "true" : ph->key_unchanged ? "false" : "true",
+			ms_since(lab, ph->t0), ms_since(lab, ph->t1));
+		for (size_t l = 0; l < r->n_lives; l++) {
+			const struct sa_life *life = &r->lives[l];
+			char spi[SPI_STRLEN], to[32] = "null";
+
+			if (!life_in_phase(life, ph))
+				continue;
+			if (life->to != UINT64_MAX)
+				snprintf(to, sizeof(to), "%.3f", ms_since(lab, life->to));
+			fprintf(out, "%s{\"row\":\"%s\",\"spi\":\"%s\",\"from_ms\":%.3f,\"to_ms\":%s}",
+				n++ ? "," : "", row_names[life->row], spi_format(life->spi, spi),
+				ms_since(lab, life->from), to);
+		}
+		fputs("],\"drop_groups\":[", out);
+		n = 0;
+		for (size_t g = 0; g < r->n_groups; g++) {
+			const struct drop_group *dg = &r->groups[g];
+
+			if (!in_phase(ph, dg->t_first))
+				continue;
+			fprintf(out, "%s{\"flow\":\"%s\",\"first_seq\":%u,\"count\":%u,"
+				     "\"t_first_ms\":%.3f,\"t_last_ms\":%.3f}",
+				n++ ? "," : "", dg->flow ? "B->A" : "A->B", dg->first_seq, dg->count,
+				ms_since(lab, dg->t_first), ms_since(lab, dg->t_last));
+		}
+		fputs("]}", out);
+	}
+	fputs("],\n\"episodes\":[", out);
+	for (size_t e = 0; e < lab->n_episodes; e++) {
+		const struct episode *ep = &lab->episodes[e];
+		int side = lab_side(lab, ep->flow.netns), phase = -1;
+		char old[SPI_STRLEN], new[SPI_STRLEN];
+
+		for (int i = 0; i < lab->n_phases; i++)
+			if (in_phase(&lab->phase[i], episode_start(ep)))
+				phase = i;
+		fprintf(out, "%s\n{\"strategy\":\"%s\",\"netns\":\"%s\",\"dir\":\"%s\",\"kind\":\"%s\","
+			     "\"old_spi\":\"%s\",\"new_spi\":\"%s\",\"t_delete_old_ms\":%.3f,"
+			     "\"t_insert_new_ms\":%.3f,\"gap_ms\":%.4f,\"overlap_ms\":%.4f,"
+			     "\"dropped\":%llu,\"outage_ms\":%.3f}",
+			e ? "," : "", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
+			side == 0 ? "A" : "B", ep->flow.dir == SA_DIR_IN ? "in" : "out",
+			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
+			spi_format(ep->new_spi, new), ms_since(lab, ep->t_delete_old),
+			ms_since(lab, ep->t_insert_new), ep->gap_ns / 1e6, ep->overlap_ns / 1e6,
+			(unsigned long long)ep->drops_total, ep->outage_ns / 1e6);
+	}
+	fputs("],\n\"ground_truth\":{\"flows\":[", out);
+	for (int f = 0; f < 2; f++)
+		fprintf(out, "%s{\"flow\":\"%s\",\"sent\":%u,\"received\":%u,\"lost\":%u,"
+			     "\"send_errors\":%u}",
+			f ? "," : "", f ? "B->A" : "A->B", lab->flow[f].sent, lab->flow[f].arrived,
+			lab->flow[f].sent - lab->flow[f].arrived, lab->flow[f].send_errors);
+	fputs("]}}\n", out);
+}
+
+/* ---- report.html ---- */
+
+struct axis {
+	__u64 t0, t1;
+};
+
+static double xpos(const struct axis *a, __u64 t)
+{
+	double span = (double)(a->t1 - a->t0);
+
+	if (t < a->t0)
+		t = a->t0;
+	if (t > a->t1)
+		t = a->t1;
+	return SVG_LABEL + ((double)(t - a->t0) / span) * (SVG_W - SVG_LABEL - 10);
+}
+
+/* A tick step of 1, 2 or 5 x 10^k ms giving at most twelve ticks. */
+static double tick_ms(double span_ms)
+{
+	static const double mult[] = { 1, 2, 5 };
+
+	for (double base = 1;; base *= 10)
+		for (int i = 0; i < 3; i++)
+			if (span_ms / (base * mult[i]) <= 12)
+				return base * mult[i];
+}
+
+static void write_svg(const struct lab *lab, const struct results *r, const struct lab_phase *ph,
+		      FILE *out)
+{
+	struct axis a = { ph->t0, ph->t1 };
+	double span_ms = (double)(ph->t1 - ph->t0) / 1e6, step = tick_ms(span_ms);
+	int h = AXIS_H + N_ROWS * ROW_H + 8;
+
+	fprintf(out, "<svg id=\"timeline-%s\" class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
+		     "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
+		rekey_strategy_name(ph->strategy), SVG_W, h, SVG_W, h);
+	for (int row = 0; row < N_ROWS; row++) {
+		int y = AXIS_H + row * ROW_H;
+
+		fprintf(out, "<text x=\"4\" y=\"%d\" class=\"label\">%s</text>\n", y + 15,
+			row_names[row]);
+		fprintf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" class=\"grid\"/>\n",
+			SVG_LABEL, SVG_W - 10, y + ROW_H, y + ROW_H);
+	}
+	/* the axis, in ms since the phase began */
+	for (double t = 0; t <= span_ms; t += step) {
+		double x = xpos(&a, ph->t0 + (__u64)(t * 1e6));
+
+		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"tick\"/>"
+			     "<text x=\"%.1f\" y=\"14\" class=\"axis\">%g</text>\n",
+			x, x, AXIS_H - 4, h - 8, x, t);
+	}
+	fputs("<text x=\"4\" y=\"14\" class=\"axis\">time (ms)</text>\n", out);
+	/* one bar per SA that existed during the phase; SAs alive at once side by side, in
+	 * lanes (lives are in order of their start) */
+	for (int row = 0; row < ROW_LOST_AB; row++) {
+		__u64 lane_end[LANES_MAX] = { 0 };
+		int lane_of_max = 1;
+		double lane_h;
+
+		for (int pass = 0; pass < 2; pass++) {
+			memset(lane_end, 0, sizeof(lane_end));
+			lane_h = (double)(ROW_H - 6) / lane_of_max;
+			for (size_t l = 0; l < r->n_lives; l++) {
+				const struct sa_life *life = &r->lives[l];
+				char spi[SPI_STRLEN];
+				double x0, x1;
+				int lane = 0;
+
+				if (life->row != row || !life_in_phase(life, ph))
+					continue;
+				while (lane < LANES_MAX - 1 && lane_end[lane] > life->from)
+					lane++;
+				lane_end[lane] = life->to;
+				if (pass == 0) {
+					if (lane + 1 > lane_of_max)
+						lane_of_max = lane + 1;
+					continue;
+				}
+				x0 = xpos(&a, life->from);
+				x1 = xpos(&a, life->to == UINT64_MAX ? ph->t1 : life->to);
+				fprintf(out, "<rect class=\"sa\" data-spi=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+					     "width=\"%.1f\" height=\"%.1f\"><title>%s spi %s: %.1f to %.1f "
+					     "ms</title></rect>\n",
+					spi_format(life->spi, spi), x0,
+					AXIS_H + row * ROW_H + 3 + lane * lane_h,
+					x1 - x0 < 1 ? 1 : x1 - x0, lane_h - 1,
+					row_names[life->row], spi,
+					(double)(life->from > ph->t0 ? life->from - ph->t0 : 0) / 1e6,
+					(double)((life->to == UINT64_MAX || life->to > ph->t1 ? ph->t1
+											    : life->to) -
+						 ph->t0) / 1e6);
+			}
+		}
+	}
+	/* gaps: no valid SA for the flow */
+	for (size_t e = 0; e < lab->n_episodes; e++) {
+		const struct episode *ep = &lab->episodes[e];
+		int side = lab_side(lab, ep->flow.netns), y;
+		double x0, x1;
+
+		if (side < 0 || !ep->has_gap || !ep->gap_ns || !in_phase(ph, episode_start(ep)))
+			continue;
+		y = AXIS_H + sa_row(side, ep->flow.dir) * ROW_H;
+		x0 = xpos(&a, ep->t_delete_old);
+		x1 = xpos(&a, ep->t_insert_new);
+		fprintf(out, "<rect class=\"gap\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\">"
+			     "<title>gap %.3f ms</title></rect>\n",
+			x0, y + 1, x1 - x0 < 2 ? 2 : x1 - x0, ROW_H - 2, ep->gap_ns / 1e6);
+	}
+	/* one mark per group of lost datagrams */
+	for (size_t g = 0; g < r->n_groups; g++) {
+		const struct drop_group *dg = &r->groups[g];
+		double x0, x1;
+		int y = AXIS_H + (dg->flow ? ROW_LOST_BA : ROW_LOST_AB) * ROW_H;
+
+		if (!in_phase(ph, dg->t_first))
+			continue;
+		x0 = xpos(&a, dg->t_first);
+		x1 = xpos(&a, dg->t_last);
+		fprintf(out, "<rect class=\"drop\" data-count=\"%u\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
+			     "height=\"%d\"><title>%u lost from #%u</title></rect>\n",
+			dg->count, x0 - 1, y + 3, x1 - x0 < 2 ? 3 : x1 - x0 + 2, ROW_H - 6, dg->count,
+			dg->first_seq);
+	}
+	fputs("</svg>\n", out);
+}
+
+static const char style[] =
+	"body{font-family:sans-serif;margin:24px;color:#222}"
+	"table{border-collapse:collapse;margin-bottom:24px}"
+	"td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+	"th{background:#f2f2f2}td:first-child{text-align:left}"
+	".timeline{border:1px solid #ddd;margin-bottom:8px}"
+	".label{font-size:12px}.axis{font-size:10px;fill:#555}"
+	".tick{stroke:#eee}.grid{stroke:#ddd}"
+	".sa{fill:#4a90d9;fill-opacity:.75;stroke:#1f5fa5}"
+	".sa:nth-of-type(even){fill:#7fb3e6}"
+	".gap{fill:#f5b041;fill-opacity:.6}.drop{fill:#d62728}";
+
+static void write_html(const struct lab *lab, const struct results *r, FILE *out)
+{
+	fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rekeygap lab "
+		     "report</title>\n<style>%s</style></head><body>\n<h1>rekeygap lab</h1>\n",
+		style);
+	fprintf(out, "<p>%s &harr; %s, ESP %s, %u datagrams/s each way, %u rekeys of both SA "
+		     "pairs per strategy every %.0f ms; monitor in %s mode.</p>\n",
+		lab->ns[0], lab->ns[1], lab->alg, lab->rate, lab->rekeys,
+		(double)lab->interval_ns / 1e6, lab->probe_mode ? lab->probe_mode : "?");
+	fputs("<table><tr><th>strategy</th><th>rekeys</th><th>sent</th><th>lost</th>"
+	      "<th>attributed</th><th>gap ms mean</th><th>p99</th><th>max</th>"
+	      "<th>outage ms mean</th><th>max</th><th>netlink msgs/rekey</th></tr>\n",
+	      out);
+	for (int i = 0; i < lab->n_phases; i++) {
+		const struct lab_phase *ph = &lab->phase[i];
+		struct stats gap, outage;
+
+		phase_stats(lab, ph, true, &gap);
+		phase_stats(lab, ph, false, &outage);
+		fprintf(out, "<tr><td>%s</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>",
+			rekey_strategy_name(ph->strategy), ph->rekeys, ph->sent, ph->lost,
+			ph->attributed);
+		if (gap.n)
+			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td>", gap.mean, gap.p99,
+				gap.max);
+		else
+			fputs("<td>-</td><td>-</td><td>-</td>", out);
+		if (outage.n)
+			fprintf(out, "<td>%.1f</td><td>%.1f</td>", outage.mean, outage.max);
+		else
+			fputs("<td>-</td><td>-</td>", out);
+		fprintf(out, "<td>%.1f</td></tr>\n",
+			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)));
+	}
+	fputs("</table>\n<p>Bars: each SA's life, by namespace and direction. Orange: gaps, no "
+	      "valid SA for the flow. Red: datagrams the receiver never got (ground truth).</p>\n",
+	      out);
+	for (int i = 0; i < lab->n_phases; i++) {
+		const struct lab_phase *ph = &lab->phase[i];
+
+		fprintf(out, "<h2>%s</h2>\n", rekey_strategy_name(ph->strategy));
+		if (ph->strategy == REKEY_UPDATE)
+			fprintf(out, "<p>UPDSA: the kernel kept the old key after %u of %u rekeys.</p>\n",
+				ph->key_unchanged, 2 * ph->rekeys);
+		write_svg(lab, r, ph, out);
+	}
+	fputs("</body></html>\n", out);
+}
+
+static FILE *open_in(const char *dir, const char *name, char *err, size_t errlen)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	return f;
+}
+
+int lab_write_report(const struct lab *lab, const char *dir, char *err, size_t errlen)
+{
+	struct results r;
+	FILE *json, *html;
+	int ret = results_build(lab, &r);
+
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	json = open_in(dir, "report.json", err, errlen);
+	html = json ? open_in(dir, "report.html", err, errlen) : NULL;
+	if (json && html) {
+		write_json(lab, &r, json);
+		write_html(lab, &r, html);
+	} else {
+		ret = -EIO;
+	}
+	if (json && fclose(json) && !ret) {
+		snprintf(err, errlen, "cannot write report.json: %s", strerror(errno));
+		ret = -EIO;
+	}
+	if (html && fclose(html) && !ret) {
+		snprintf(err, errlen, "cannot write report.html: %s", strerror(errno));
+		ret = -EIO;
+	}
+	results_free(&r);
+	return ret;
+}
