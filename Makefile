@@ -5,7 +5,8 @@
 #   make deps       install the Debian packages and the VM kernel everything below needs
 #   make test       unit tests on the host, then the integration scenarios in the VM
 #   make bench      every benchmark under tests/bench/, one result line each
-#   make demo       the main job: what a new user runs first
+#   make demo       the main job: 'rekeygap lab' (here, or in the VM), report in build/demo
+#   make report-check  the lab's report as headless Chromium renders it (CI runs it)
 #   make clean      remove build/
 #   make V=1 ...    show the commands
 
@@ -52,7 +53,7 @@ TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit integration bench demo clean
+.PHONY: all deps test unit integration bench demo report-check clean
 all: $(OUTPUT)/rekeygap $(TOOL_BINS) $(UNIT_BINS)
 
 $(OUTPUT) $(OUTPUT)/userspace $(OUTPUT)/tools $(OUTPUT)/unit:
@@ -92,7 +93,8 @@ $(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)
 # Debian packages that build, tests, benchmarks and the demo need.
 DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
-	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl
+	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl \
+	chromium
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -119,8 +121,13 @@ integration: all
 bench: deps all
 	$(Q)tests/bench/run
 
+# the lab, here if this kernel has ESP, else in the VM; the report in build/demo
 demo: deps all
-	$(Q)tests/vm/run --timeout 300 -- tests/integration/smoke.sh
+	$(Q)tests/demo/run
+
+# the lab's report as Chromium renders it (its own target: it boots the VM once more)
+report-check: deps all
+	$(Q)tests/demo/check-report
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -369,7 +369,8 @@ struct run {
 	struct rekey *rk[2]; /* the A->B pair, the B->A pair */
 	const struct lab_phase *phase;
 	__u32 done;
-	bool tty;
+	bool tty;   /* a live line, redrawn */
+	bool quiet; /* no progress at all */
 	__u64 next_progress;
 };
 
@@ -379,7 +380,7 @@ static void progress(struct run *r, bool last)
 	__u64 now = monotonic_ns();
 	__u32 sent = f[0].sent + f[1].sent, lost = sent - f[0].arrived - f[1].arrived;
 
-	if (!r->phase || (!last && now < r->next_progress))
+	if (!r->phase || r->quiet || (!last && now < r->next_progress))
 		return;
 	r->next_progress = now + (r->tty ? 200 : 2000) * NSEC_PER_MSEC;
 	/* in flight is not lost: what the receivers miss now includes the last few ms */
@@ -492,6 +493,8 @@ static const char lab_usage[] =
 	"  -l, --listen ADDR:PORT  serve the monitor's /metrics there during the run\n"
 	"  -o, --report DIR        write DIR/report.html (timelines, self-contained) and\n"
 	"                          DIR/report.json\n"
+	"  -p, --progress MODE     live (a line redrawn; the default on a terminal), plain\n"
+	"                          (a line every 2 s; the default otherwise) or none\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Needs root and a kernel with ESP (esp4); 'make demo' runs it in a VM when this\n"
@@ -552,6 +555,7 @@ int cmd_lab(int argc, char **argv)
 		{ "aead", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "report", required_argument, NULL, 'o' },
+		{ "progress", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -571,7 +575,7 @@ int cmd_lab(int argc, char **argv)
 	lab.rekeys = 20;
 	lab.interval_ns = 500 * NSEC_PER_MSEC;
 	parse_strategies(strategies, &lab);
-	while ((c = getopt_long(argc, argv, "n:s:i:r:a:l:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:i:r:a:l:o:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_u32(optarg, 1, 10000, &lab.rekeys)) {
@@ -613,6 +617,15 @@ int cmd_lab(int argc, char **argv)
 		case 'o':
 			report = optarg;
 			break;
+		case 'p':
+			if (!strcmp(optarg, "live") || !strcmp(optarg, "plain") ||
+			    !strcmp(optarg, "none")) {
+				r.tty = !strcmp(optarg, "live");
+				r.quiet = !strcmp(optarg, "none");
+				break;
+			}
+			cli_error("lab: bad --progress '%s' (live, plain or none)", optarg);
+			return EXIT_USAGE;
 		case 'h':
 			fputs(lab_usage, stdout);
 			return 0;
