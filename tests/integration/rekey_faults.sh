@@ -17,9 +17,9 @@ A="$NS_PREFIX-a" B="$NS_PREFIX-b"
 PAIR=(--from-netns "$A" --to-netns "$B" --src "$OUTER_A" --dst "$OUTER_B")
 esp_pair "$A" "$B" 0x1000 0x2000
 
-# still_flows WHAT: 300 datagrams each way arrive, and each namespace has its two SAs
+# still_flows WHAT: 200 datagrams each way arrive, and each namespace has its two SAs
 still_flows() {
-	both_flows_start "$A" "$B" 300 1000
+	both_flows_start "$A" "$B" 200 1000
 	both_flows_wait
 	check_eq "after $1: lost A->B" "$LOST_AB" 0
 	check_eq "after $1: lost B->A" "$LOST_BA" 0

@@ -11,7 +11,7 @@
 #   (topology: esp_pair in lib.sh)
 source "$(dirname "$0")/lib.sh"
 
-PACKETS=4000 RATE=1000
+PACKETS=3500 RATE=1000
 MODES=${REKEYGAP_PROBE_MODES:-fentry kprobe tracepoint}
 
 run_mode() {
