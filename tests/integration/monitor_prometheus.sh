@@ -8,7 +8,10 @@
 #   phase 2: 10 delete-add rekeys of A->B: 10 more each way; the packets the episodes
 #            dropped = the packets the receiver did not get; a scrape taken mid-run passes
 #            promtool check metrics.
-# Everything is read back through Prometheus's HTTP API.
+# Everything is read back through Prometheus's HTTP API. Then every PromQL expression of
+# the Grafana dashboard and of rules.yml (loaded into this Prometheus) is evaluated against
+# this data: none may fail, and each must return data, but alerts (alert-only: they fire on
+# trouble, and rules_test.yml tests them).
 #
 #   netns A  ==== ESP A->B spi 0x1000 (phase 2: delete-add x10) ====>  netns B
 #            <=== ESP B->A spi 0x2000 (phase 1: make-before-break x10) ==
@@ -24,10 +27,13 @@ esp_pair "$A" "$B" 0x1000 0x2000
 
 bg "$REKEYGAP" monitor --listen "127.0.0.1:$MPORT" --netns "$A" --netns "$B" 2>"$WORK/mon.err"
 MON=${BG_PIDS[-1]}
+DASH="$(cd "$(dirname "$0")/../.." && pwd)/dashboards"
+cp "$DASH/prometheus/rules.yml" "$WORK/rules.yml"
 cat >"$WORK/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: [rules.yml]
 scrape_configs:
   - job_name: rekeygap
     static_configs:
@@ -114,6 +120,33 @@ gap=$(query "sum(rekeygap_rekey_gap_seconds_sum)")
 awk -v g="$gap" 'BEGIN { exit !(g > 0) }' || fail "delete-add: gap sum $gap, expected > 0"
 echo "ok: delete-add gap sum ${gap} s; dropped by cause: $(query 'sum by (cause) (rekeygap_rekey_dropped_packets_total)') (first cause)"
 check_eq "events lost" "$(query 'rekeygap_events_lost_total')" 0
+
+# every expression of the dashboard (Grafana's variables set as a user would: all
+# instances and namespaces, a rate interval of 10 s, the run as the range) and of the rules
+# as this Prometheus loaded them; "alerting" ones need only evaluate
+jq -r '.. | .expr? // empty' "$DASH/grafana/rekeygap.json" |
+	sed -e 's/\$__rate_interval/10s/g' -e 's/\$__range/5m/g' -e 's/\$instance/.*/g' \
+		-e 's/\$netns/.*/g' -e 's/^/dashboard\t/' >"$WORK/exprs"
+curl -sS "$PROM/api/v1/rules" |
+	jq -r '.data.groups[].rules[] | "\(.type)\t\(.query | gsub("\n"; " "))"' >>"$WORK/exprs"
+check_ge "expressions from the dashboard" "$(grep -c '^dashboard' "$WORK/exprs")" 20
+check_ge "expressions from rules.yml (recording and alerting)" "$(grep -vc '^dashboard' "$WORK/exprs")" 15
+# one curl for all of them (each process costs under TCG), one answer a line
+cut -f2 "$WORK/exprs" | jq -Rr --arg p "$PROM" '"\($p)/api/v1/query?query=\(@uri)"' >"$WORK/urls"
+xargs curl -sS -w '\n' <"$WORK/urls" >"$WORK/answers" || fail "querying the expressions"
+jq -r '"\(.status)\t\(.data.result | length)\t\(.error // "")"' "$WORK/answers" >"$WORK/verdicts"
+check_eq "answers" "$(wc -l <"$WORK/verdicts")" "$(wc -l <"$WORK/exprs")"
+n_data=0 n_alert=0
+while IFS=$'\t' read -r from expr && IFS=$'\t' read -r status n error <&3; do
+	[ "$status" = success ] || fail "$from expression failed: $expr: $error"
+	if [ "$from" = alerting ]; then
+		n_alert=$((n_alert + 1))
+		continue
+	fi
+	[ "$n" -ge 1 ] || fail "$from expression returned no data: $expr"
+	n_data=$((n_data + 1))
+done <"$WORK/exprs" 3<"$WORK/verdicts"
+echo "ok: $n_data expressions (dashboard, recording rules) evaluated with data, $n_alert alert expressions evaluated without error"
 
 kill -TERM "$MON"
 rc=0
