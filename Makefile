@@ -7,11 +7,19 @@
 #   make bench      every benchmark under tests/bench/, one result line each
 #   make demo       the main job: 'rekeygap lab' (here, or in the VM), report in build/demo
 #   make report-check  the lab's report as headless Chromium renders it (CI runs it)
+#   make SANITIZE=1 test  the unit tests built with ASan and UBSan (in build-san/)
+#   make valgrind   the unit tests under valgrind memcheck
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (60) seconds
 #   make clean      remove build/
 #   make V=1 ...    show the commands
 
 VERSION := 0.1.0
 OUTPUT := build
+# make SANITIZE=1 ...: userspace and unit tests with ASan and UBSan, in build-san/
+ifeq ($(SANITIZE),1)
+OUTPUT := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CC ?= cc
@@ -24,6 +32,8 @@ LIBS := libbpf libmnl libmicrohttpd
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -D_GNU_SOURCE \
 	  -Iinclude -Iuserspace -I$(OUTPUT) -DREKEYGAP_VERSION='"$(VERSION)"'
+CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -Ibpf/vmlinux/$(ARCH)
 
@@ -53,7 +63,7 @@ TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit integration bench demo report-check clean
+.PHONY: all deps test unit integration bench demo report-check valgrind fuzz clean
 all: $(OUTPUT)/rekeygap $(TOOL_BINS) $(UNIT_BINS)
 
 $(OUTPUT) $(OUTPUT)/userspace $(OUTPUT)/tools $(OUTPUT)/unit:
@@ -94,7 +104,7 @@ $(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)
 DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
-	chromium
+	chromium valgrind
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -109,8 +119,18 @@ deps:
 	fi
 	$(Q)tests/vm/fetch-kernel >/dev/null
 
+ifeq ($(SANITIZE),1)
+# sanitizers: the unit tests (the VM scenarios run the normal build)
+test: deps all
+	$(Q)tests/run --unit-only --build $(OUTPUT)
+else
 test: deps all
 	$(Q)tests/run
+endif
+
+# every unit test under valgrind memcheck
+valgrind: deps all
+	$(Q)tests/run --unit-only --valgrind
 
 # Parts of make test, for development.
 unit: all
@@ -131,7 +151,7 @@ report-check: deps all
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
-	$(Q)rm -rf $(OUTPUT)
+	$(Q)rm -rf $(OUTPUT) build-san build-fuzz
 
 .DELETE_ON_ERROR:
 .SECONDARY:

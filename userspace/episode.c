@@ -763,11 +763,13 @@ void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush)
 	__u64 clock = flush ? UINT64_MAX : now_ns > EPISODE_REORDER_NS ? now_ns - EPISODE_REORDER_NS : 0;
 	size_t n = 0;
 
-	qsort(eng->queue, eng->n_queue, sizeof(*eng->queue), item_cmp);
-	while (n < eng->n_queue && eng->queue[n].ts <= clock)
-		apply(eng, &eng->queue[n++]);
-	memmove(eng->queue, eng->queue + n, (eng->n_queue - n) * sizeof(*eng->queue));
-	eng->n_queue -= n;
+	if (eng->n_queue) { /* (qsort and memmove take no NULL, even for nothing) */
+		qsort(eng->queue, eng->n_queue, sizeof(*eng->queue), item_cmp);
+		while (n < eng->n_queue && eng->queue[n].ts <= clock)
+			apply(eng, &eng->queue[n++]);
+		memmove(eng->queue, eng->queue + n, (eng->n_queue - n) * sizeof(*eng->queue));
+		eng->n_queue -= n;
+	}
 	if (clock > eng->clock)
 		eng->clock = clock;
 	expire_and_settle(eng, eng->clock);

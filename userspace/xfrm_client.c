@@ -513,6 +513,16 @@ void xfrm_batch_wipe(struct xfrm_batch *b)
  * A new request of size bytes (header included) at the end of the batch, or NULL if it is
  * full. Its sequence number is its place (1, 2...) until xfrm_client_run numbers it.
  */
+/*
+ * mnl_attr_put, and the attribute's padding zeroed: libmnl 1.0.4 leaves it as the buffer
+ * had it, which would send old bytes (of an earlier request's key, say) to the kernel.
+ */
+static void put_attr(struct nlmsghdr *nlh, __u16 type, size_t len, const void *data)
+{
+	mnl_attr_put(nlh, type, len, data);
+	memset((char *)nlh + nlh->nlmsg_len - (MNL_ALIGN(len) - len), 0, MNL_ALIGN(len) - len);
+}
+
 static struct nlmsghdr *batch_put(struct xfrm_batch *b, __u16 type, size_t size)
 {
 	struct nlmsghdr *nlh;
@@ -554,7 +564,7 @@ int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa
 	memcpy(info, &sa->info, sizeof(*info));
 	for_each_attr(a, sa)
 	{
-		mnl_attr_put(nlh, a->nla_type, mnl_attr_get_payload_len(a),
+		put_attr(nlh, a->nla_type, mnl_attr_get_payload_len(a),
 			     mnl_attr_get_payload(a));
 	}
 	batch_commit(b, nlh);
@@ -585,9 +595,9 @@ int xfrm_batch_add_delsa(struct xfrm_batch *b, const struct xfrm_sa *sa)
 	id->family = sa->info.family;
 	id->proto = sa->info.id.proto;
 	if (has_mark)
-		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+		put_attr(nlh, XFRMA_MARK, sizeof(mark), &mark);
 	if (by_addr)
-		mnl_attr_put(nlh, XFRMA_SRCADDR, sizeof(sa->info.saddr), &sa->info.saddr);
+		put_attr(nlh, XFRMA_SRCADDR, sizeof(sa->info.saddr), &sa->info.saddr);
 	batch_commit(b, nlh);
 	return 0;
 }
@@ -606,7 +616,7 @@ static void put_pol_name(struct nlmsghdr *nlh, const struct xfrm_pol *p)
 
 		/* by index, the context is not looked at */
 		if (a && !(names[i] == XFRMA_SEC_CTX && p->info.index))
-			mnl_attr_put(nlh, names[i], mnl_attr_get_payload_len(a),
+			put_attr(nlh, names[i], mnl_attr_get_payload_len(a),
 				     mnl_attr_get_payload(a));
 	}
 }
@@ -636,7 +646,7 @@ int xfrm_batch_add_pol(struct xfrm_batch *b, __u16 type, const struct xfrm_pol *
 	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(p->info)), &p->info, sizeof(p->info));
 	for_each_attr(a, p)
 	{
-		mnl_attr_put(nlh, a->nla_type, mnl_attr_get_payload_len(a),
+		put_attr(nlh, a->nla_type, mnl_attr_get_payload_len(a),
 			     mnl_attr_get_payload(a));
 	}
 	batch_commit(b, nlh);
@@ -985,7 +995,7 @@ int xfrm_sa_get(struct xfrm_client *c, __u16 family, const xfrm_address_t *daddr
 	id->family = family;
 	id->proto = proto;
 	if (mark && (mark->v || mark->m))
-		mnl_attr_put(nlh, XFRMA_MARK, sizeof(*mark), mark);
+		put_attr(nlh, XFRMA_MARK, sizeof(*mark), mark);
 	xfrm_sa_wipe(out); /* only now: daddr or mark may lie in it */
 	err = client_request(c, nlh, &w);
 	if (err)
@@ -1071,9 +1081,9 @@ int xfrm_spi_alloc(struct xfrm_client *c, const struct xfrm_sa *tmpl, __u32 min,
 	sp->min = min;
 	sp->max = max;
 	if (xfrm_sa_mark(tmpl, &mark))
-		mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
+		put_attr(nlh, XFRMA_MARK, sizeof(mark), &mark);
 	if (if_id && mnl_attr_get_payload_len(if_id) == sizeof(__u32))
-		mnl_attr_put_u32(nlh, XFRMA_IF_ID, mnl_attr_get_u32(if_id));
+		mnl_attr_put_u32(nlh, XFRMA_IF_ID, mnl_attr_get_u32(if_id)); /* 4 bytes: no padding */
 	err = client_request(c, nlh, &w);
 	if (!err)
 		*spi = larval.info.id.spi;
