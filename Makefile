@@ -104,7 +104,7 @@ $(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)
 DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
-	chromium valgrind
+	chromium valgrind libclang-rt-14-dev
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -127,6 +127,11 @@ else
 test: deps all
 	$(Q)tests/run
 endif
+
+# each libFuzzer target for FUZZ_SECONDS seconds (CI: 20)
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
 
 # every unit test under valgrind memcheck
 valgrind: deps all

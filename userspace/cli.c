@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -84,4 +85,40 @@ __u64 monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+int cli_read_hex_key(FILE *f, __u8 *key, size_t max, size_t *len)
+{
+	int c, nibble = -1, ret = 0;
+	bool prefix_ok = true;
+
+	*len = 0;
+	while ((c = fgetc(f)) != EOF) {
+		if (isspace(c))
+			continue;
+		if (prefix_ok && c == '0') {
+			int x = fgetc(f);
+
+			prefix_ok = false;
+			if (x == 'x' || x == 'X')
+				continue;
+			if (x != EOF)
+				ungetc(x, f);
+		}
+		prefix_ok = false;
+		if (!isxdigit(c) || *len == max) {
+			ret = -EINVAL;
+			break;
+		}
+		c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+		if (nibble < 0) {
+			nibble = c;
+		} else {
+			key[(*len)++] = (__u8)(nibble << 4 | c);
+			nibble = -1;
+		}
+	}
+	if (nibble >= 0 || !*len)
+		ret = -EINVAL;
+	return ret;
 }

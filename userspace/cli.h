@@ -5,6 +5,8 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* Exit status for bad usage, as getopt-based tools use it. */
 #define EXIT_USAGE 2
@@ -26,6 +28,13 @@ int cli_parse_duration(const char *text, __u64 default_unit_ns, __u64 *ns);
 /* CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns, so user and kernel
  * timestamps compare. */
 __u64 monotonic_ns(void);
+
+/*
+ * A key as hex text from f, as ip-xfrm takes it: an optional 0x, whitespace anywhere. At
+ * most max bytes into key, *len of them. -EINVAL if not hex, odd, empty or too long (key
+ * holds what was read so far: the caller wipes it either way).
+ */
+int cli_read_hex_key(FILE *f, __u8 *key, size_t max, size_t *len);
 
 /* The program's name for error lines ("rekeygap"). */
 extern const char *cli_progname;

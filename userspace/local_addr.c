@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "nlmsg.h"
 #include "xfrm_trace.h"
 
 struct addr_query {
@@ -64,6 +65,11 @@ int local_addr_has(struct mnl_socket *rtnl, __u16 family, const void *addr)
 		return -errno;
 	/* the dump is read to its end even after a match: the socket is reused */
 	while ((n = mnl_socket_recvfrom(rtnl, buf, sizeof(buf))) > 0) {
+		if (!nlmsg_buffer_ok(buf, (size_t)n)) {
+			errno = EBADMSG;
+			ret = MNL_CB_ERROR;
+			break;
+		}
 		ret = mnl_cb_run(buf, n, seq, portid, addr_msg_cb, &q);
 		if (ret <= MNL_CB_STOP)
 			break;

@@ -24,6 +24,7 @@
 #include "netns.h"
 #include "tracer.h"
 #include "xfrm_client.h"
+#include "xfrm_stat.h"
 #include "xfrm_watch.h"
 
 #define DROP_SCAN_MS 50
@@ -294,19 +295,30 @@ static void view_sas(void *ctx, void (*fn)(void *fctx, const char *netns, const 
 	episode_sa_counts(((struct monitor *)ctx)->eng, each_sa_count, &c);
 }
 
-/* /proc/net/xfrm_stat as this thread's namespace sees it: "Name  value" lines. */
+struct mib_line_ctx {
+	const char *netns;
+	void (*fn)(void *fctx, const char *netns, const char *name, __u64 v);
+	void *fctx;
+};
+
+static void mib_line(void *ctx, const char *name, __u64 v)
+{
+	struct mib_line_ctx *c = ctx;
+
+	c->fn(c->fctx, c->netns, name, v);
+}
+
+/* /proc/net/xfrm_stat as this thread's namespace sees it. */
 static int read_mib(const char *netns, void (*fn)(void *fctx, const char *netns, const char *name,
 						   __u64 v),
 		    void *fctx)
 {
+	struct mib_line_ctx c = { netns, fn, fctx };
 	FILE *f = fopen("/proc/thread-self/net/xfrm_stat", "re");
-	char name[80];
-	unsigned long long v;
 
 	if (!f)
 		return -errno;
-	while (fscanf(f, "%79s %llu", name, &v) == 2)
-		fn(fctx, netns, name, v);
+	xfrm_stat_parse(f, mib_line, &c);
 	fclose(f);
 	return 0;
 }

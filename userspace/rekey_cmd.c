@@ -6,7 +6,6 @@
  */
 #include "rekey_cmd.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,40 +47,13 @@ static void sleep_ns(__u64 ns)
 static int read_key_file(const char *path, __u8 *key, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	int c, nibble = -1, ret = 0;
-	bool prefix_ok = true;
+	int ret;
 
 	*len = 0;
 	if (!f)
 		return -errno;
 	setvbuf(f, NULL, _IONBF, 0); /* no stdio copy of the key to wipe */
-	while ((c = fgetc(f)) != EOF) {
-		if (isspace(c))
-			continue;
-		if (prefix_ok && c == '0') {
-			int x = fgetc(f);
-
-			prefix_ok = false;
-			if (x == 'x' || x == 'X')
-				continue;
-			if (x != EOF)
-				ungetc(x, f);
-		}
-		prefix_ok = false;
-		if (!isxdigit(c) || *len == KEY_FILE_MAX) {
-			ret = -EINVAL;
-			break;
-		}
-		c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-		if (nibble < 0) {
-			nibble = c;
-		} else {
-			key[(*len)++] = (__u8)(nibble << 4 | c);
-			nibble = -1;
-		}
-	}
-	if (nibble >= 0 || !*len)
-		ret = -EINVAL;
+	ret = cli_read_hex_key(f, key, KEY_FILE_MAX, len);
 	if (f != stdin)
 		fclose(f);
 	return ret;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "netns.h"
+#include "nlmsg.h"
 
 /* A dump fills at most 32 KiB per read (af_netlink's max_recvmsg_len): take it whole. */
 #define RECV_BUF_SIZE 32768
@@ -852,14 +853,9 @@ static int answers_process(struct answers *w, const void *buf, size_t len, __u32
 		[NLMSG_DONE] = answers_ctl,
 		[NLMSG_OVERRUN] = answers_ctl,
 	};
-	const struct nlmsghdr *nlh = buf;
-	int rest = (int)len;
-
 	if (len > INT32_MAX)
 		return -EMSGSIZE;
-	while (mnl_nlmsg_ok(nlh, rest))
-		nlh = mnl_nlmsg_next(nlh, &rest);
-	if (rest > 0)
+	if (!nlmsg_buffer_ok(buf, len))
 		return -EBADMSG;
 	errno = 0;
 	if (mnl_cb_run2(buf, len, 0, portid, answers_data, w, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE) <

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "local_addr.h"
 #include "netns.h"
+#include "nlmsg.h"
 
 #define XFRM_WATCH_RCVBUF (4 << 20)
 
@@ -180,15 +181,25 @@ int xfrm_watch_read(struct xfrm_watch *w, int i)
 				ret = -errno;
 			break;
 		}
-		while (mnl_nlmsg_ok(nlh, (int)left)) {
+		while (left) {
 			struct xfrm_msg m;
-			int err = xfrm_msg_parse(nlh, left, &m);
+			size_t step;
+			int err;
 
+			if (!nlmsg_whole(nlh, left)) {
+				w->bad_msgs++; /* the rest of the datagram cannot be walked */
+				break;
+			}
+			err = xfrm_msg_parse(nlh, left, &m);
 			if (!err)
 				deliver(w, &m, ns->netns);
 			else if (err == -EBADMSG)
 				w->bad_msgs++;
-			nlh = mnl_nlmsg_next(nlh, (int *)&left);
+			step = MNL_ALIGN(nlh->nlmsg_len);
+			if (step >= left)
+				break;
+			nlh = (const struct nlmsghdr *)((const char *)nlh + step);
+			left -= step;
 		}
 		/* NEWSA and UPDSA notifications carry the keys */
 		explicit_bzero(buf, (size_t)n);

@@ -1653,6 +1653,34 @@ static void test_pol_broken(void **state)
 	assert_int_equal(batch.n, 0);
 }
 
+/*
+ * Found by fuzz_xfrm_client: a message whose nlmsg_len is 0xffffffff passed libmnl's
+ * mnl_nlmsg_ok (a signed comparison) and mnl_nlmsg_next stepped by 0: a datagram like this
+ * hung the reader. It is refused now, and so is a length past the datagram.
+ */
+static void test_answers_huge_nlmsg_len(void **state)
+{
+	uint8_t buf[64] __attribute__((aligned(4))) = { 0 };
+	struct nlmsghdr *first = (struct nlmsghdr *)buf, *second = (struct nlmsghdr *)(buf + 32);
+	int err[2] = { ANSWER_PENDING, ANSWER_PENDING };
+	struct answers w = { .seq = 1, .n = 2, .pending = 2, .err = err };
+
+	(void)state;
+	first->nlmsg_len = 32;
+	first->nlmsg_type = NLMSG_NOOP;
+	memset(second, 0xff, 32);
+	assert_int_equal(answers_process(&w, buf, sizeof(buf), 0), -EBADMSG);
+	second->nlmsg_len = 33; /* one byte past the end */
+	assert_int_equal(answers_process(&w, buf, sizeof(buf), 0), -EBADMSG);
+	second->nlmsg_len = 31; /* the last one without its padding: fine */
+	second->nlmsg_type = NLMSG_NOOP;
+	second->nlmsg_seq = 0;
+	second->nlmsg_pid = 0;
+	second->nlmsg_flags = 0;
+	assert_int_equal(answers_process(&w, buf, 63, 0), 0);
+	assert_int_equal(w.pending, 2);
+}
+
 /* Attribute padding in a request is zeroes, whatever the buffer held before (libmnl 1.0.4
  * leaves it alone: an earlier request's key bytes would go to the kernel). */
 static void test_batch_padding_zeroed(void **state)
@@ -1821,6 +1849,7 @@ int main(void)
 		cmocka_unit_test(test_pol_parse),
 		cmocka_unit_test(test_pol_broken),
 		cmocka_unit_test(test_batch_padding_zeroed),
+		cmocka_unit_test(test_answers_huge_nlmsg_len),
 		/* the real kernel, each test in a network namespace of its own */
 		cmocka_unit_test_setup_teardown(test_kernel_errors, kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_spi_alloc, kernel_setup, kernel_teardown),
