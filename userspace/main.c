@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cli.h"
 #include "lab.h"
@@ -66,6 +67,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int c;
 
+	/* keys pass through this process (rekeys, the lab's SAs, NEWSA notifications): no core
+	 * file, no ptrace by anyone but root, from the start */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* '+': stop at the command name, its options are its own */
 	while ((c = getopt_long(argc, argv, "+Vh", opts, NULL)) != -1) {
 		switch (c) {

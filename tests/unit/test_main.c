@@ -75,9 +75,21 @@ static void test_find_command(void **state)
 	assert_null(find_command(""));
 }
 
+/* Keys pass through the process: it is not dumpable (no core file) from the start. */
+static void test_not_dumpable(void **state)
+{
+	char *argv[] = { "rekeygap", "--version", NULL };
+
+	(void)state;
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	assert_int_equal(run(2, argv), 0);
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_dumpable),
 		cmocka_unit_test(test_version_and_help),
 		cmocka_unit_test(test_bad_usage_exits_2),
 		cmocka_unit_test(test_find_command),
