@@ -12,6 +12,11 @@
 
 #include "cli.h"
 
+#define CONN_TIMEOUT_S 5
+#define MAX_CONNS 128
+#define PER_IP_CONNS 16
+#define CONN_MEMORY (32 * 1024)
+
 struct http_server {
 	struct MHD_Daemon *d;
 	http_handler fn;
@@ -136,9 +141,18 @@ int http_server_start(struct http_server **srvp, const char *listen, http_handle
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	errno = 0;
+	/*
+	 * Bounded whatever the clients do: idle or slow connections are dropped after
+	 * CONN_TIMEOUT_S, one address holds at most PER_IP_CONNS (a flood from one host cannot
+	 * starve Prometheus's scrapes), all together at most MAX_CONNS, and a request's headers
+	 * fit in CONN_MEMORY bytes or get 431.
+	 */
 	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNS,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNS,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+				  MHD_OPTION_END);
 	if (!srv->d) {
 		e = errno ? errno : EADDRINUSE;
 		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
