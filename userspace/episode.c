@@ -373,19 +373,40 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 	flow_add_sa(eng, f, e->spi, e->ts_ns);
 }
 
+/*
+ * The flow that holds the SA of e. An SA's direction comes from its namespace's addresses
+ * on kernels without one of their own; addresses change (a veth gone with its peer), so a
+ * delete may come with another direction than the insert had: the others are tried too.
+ */
+static struct flow *flow_of_sa(struct episode_engine *eng, const struct sa_event *e, int *idx)
+{
+	static const __u8 dirs[] = { SA_DIR_UNKNOWN, SA_DIR_IN, SA_DIR_OUT };
+	struct flow_key k;
+	struct flow *f;
+
+	flow_key_of(e, &k);
+	f = flow_get(eng, &k, false);
+	*idx = f ? flow_find_sa(f, e->spi) : -1;
+	for (size_t d = 0; *idx < 0 && d < sizeof(dirs); d++) {
+		if (dirs[d] == e->dir)
+			continue;
+		k.dir = dirs[d];
+		f = flow_get(eng, &k, false);
+		*idx = f ? flow_find_sa(f, e->spi) : -1;
+	}
+	return *idx < 0 ? NULL : f;
+}
+
 static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 {
-	struct flow_key k;
 	struct flow *f;
 	struct live_sa gone;
 	struct active *a, *next;
 	bool involved = false;
 	int i;
 
-	flow_key_of(e, &k);
-	f = flow_get(eng, &k, false);
-	i = f ? flow_find_sa(f, e->spi) : -1;
-	if (i < 0) {
+	f = flow_of_sa(eng, e, &i);
+	if (!f) {
 		eng->st.duplicates++;
 		return;
 	}
@@ -429,9 +450,8 @@ static void on_hard_expire(struct episode_engine *eng, const struct sa_event *e)
 	int i;
 
 	flow_key_of(e, &k);
-	f = flow_get(eng, &k, false);
-	i = f ? flow_find_sa(f, e->spi) : -1;
-	if (i >= 0) {
+	f = flow_of_sa(eng, e, &i);
+	if (f) {
 		f->sas[i].hard_expired = true;
 		return;
 	}
@@ -663,6 +683,55 @@ void episode_resync_end(struct episode_engine *eng, __u32 netns)
 				flow_remove_sa(eng, f, i);
 		flow_maybe_free(eng, f);
 	}
+}
+
+static __u32 item_netns(const struct item *it)
+{
+	switch (it->type) {
+	case ITEM_SA:
+		return it->sa.netns;
+	case ITEM_POLICY:
+		return it->pol.netns;
+	case ITEM_FLUSH:
+		return it->flush.netns;
+	default:
+		return it->drops.k.netns;
+	}
+}
+
+void episode_forget_netns(struct episode_engine *eng, __u32 netns)
+{
+	struct flow *f, *ftmp;
+	struct policy_pin *p, *ptmp;
+	struct active *a, *next;
+	size_t kept = 0;
+
+	for (struct active_list *l = &eng->open; l; l = l == &eng->open ? &eng->settling : NULL)
+		for (a = l->head; a; a = next) {
+			next = a->next;
+			if (a->ep.flow.netns != netns)
+				continue;
+			list_unlink(l, a);
+			free(a);
+		}
+	HASH_ITER(hh, eng->flows, f, ftmp) {
+		if (f->key.netns != netns)
+			continue;
+		eng->st.sas -= (__u64)f->n_sas;
+		eng->st.flows--;
+		HASH_DEL(eng->flows, f);
+		free(f);
+	}
+	HASH_ITER(hh, eng->pins, p, ptmp) {
+		if (p->key.netns == netns) {
+			HASH_DEL(eng->pins, p);
+			free(p);
+		}
+	}
+	for (size_t i = 0; i < eng->n_queue; i++)
+		if (item_netns(&eng->queue[i]) != netns)
+			eng->queue[kept++] = eng->queue[i];
+	eng->n_queue = kept;
 }
 
 void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e)

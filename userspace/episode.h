@@ -92,6 +92,9 @@ void episode_baseline(struct episode_engine *eng, const struct sa_event *sa);
 void episode_resync_begin(struct episode_engine *eng, __u32 netns);
 void episode_resync_end(struct episode_engine *eng, __u32 netns);
 
+/* A namespace that is gone: its flows, episodes (open or settling) and pending input go. */
+void episode_forget_netns(struct episode_engine *eng, __u32 netns);
+
 /* SA events (add, update, delete, expire), policy events, flushes (proto 255: all), drops. */
 void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e);
 void episode_feed_policy(struct episode_engine *eng, const struct policy_event *e);

@@ -298,6 +298,22 @@ void metrics_drops(struct metrics *m, const char *netns, __u8 cause, __u64 count
 		s->count += count;
 }
 
+void metrics_forget_netns(struct metrics *m, const char *netns)
+{
+	char ns[160], prefix[180];
+	struct series *s, *tmp;
+	size_t n;
+
+	metrics_label_escape(netns, ns, sizeof(ns));
+	n = (size_t)snprintf(prefix, sizeof(prefix), "netns=\"%s\"", ns);
+	HASH_ITER(hh, m->table, s, tmp) {
+		/* every family with a netns label has it first */
+		if (!strncmp(s->key.labels, prefix, n) &&
+		    (s->key.labels[n] == ',' || !s->key.labels[n]))
+			series_drop(m, s);
+	}
+}
+
 /* ---- exposition ---- */
 
 /* "# HELP" and "# TYPE": OpenMetrics names counter families without _total. */

@@ -30,6 +30,9 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind);
 void metrics_drops(struct metrics *m, const char *netns, __u8 cause, __u64 count);
 
+/* A namespace that is gone takes its series with it (the histograms have no netns). */
+void metrics_forget_netns(struct metrics *m, const char *netns);
+
 /* What the scrape asks the monitor for: the present, not history. */
 struct metrics_view {
 	const char *probe_mode;   /* fentry, kprobe, tracepoint */

@@ -428,6 +428,16 @@ static int serve(void *ctx, const char *path, const char *accept, struct http_re
 
 /* ---- life ---- */
 
+/* A watched namespace was deleted: what we know of it goes, its series too. */
+static void on_netns_gone(void *ctx, __u32 netns, const char *name)
+{
+	struct monitor *mon = ctx;
+	char buf[16];
+
+	episode_forget_netns(mon->eng, netns);
+	metrics_forget_netns(mon->metrics, name[0] ? name : netns_label(mon, netns, buf));
+}
+
 static void on_episode(void *ctx, const struct episode *ep)
 {
 	struct monitor *mon = ctx;
@@ -474,6 +484,7 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 	mon->eng = episode_engine_new(on_episode, mon);
 	mon->metrics = metrics_new(opt->max_series ? opt->max_series : MONITOR_MAX_SERIES);
 	xfrm_watch_init(&mon->watch, on_netlink, mon);
+	mon->watch.gone = on_netns_gone;
 	if (mon->own_netns_fd < 0 || !mon->eng || !mon->metrics) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;

@@ -260,8 +260,11 @@ void xfrm_watch_rescan(struct xfrm_watch *w)
 		if (!w->ns[i].name[0])
 			continue;
 		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", w->ns[i].name);
-		if (stat(path, &st) || (__u32)st.st_ino != w->ns[i].netns)
+		if (stat(path, &st) || (__u32)st.st_ino != w->ns[i].netns) {
+			if (w->gone)
+				w->gone(w->ctx, w->ns[i].netns, w->ns[i].name);
 			drop_ns(w, i);
+		}
 	}
 	/* a name just created may not be mounted yet (setns fails): the next rescan adds it */
 	if (w->all)

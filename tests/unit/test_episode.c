@@ -458,6 +458,47 @@ static void test_resync(void **state)
 	assert_int_equal(out[0].overlap_ns, 50 * MS);
 }
 
+/* A namespace deleted: its flows, open episodes and queued input go; others stay. */
+static void test_forget_netns(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 10); /* applied: an open episode */
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 20);
+	episode_advance(eng, 15 * MS + EPISODE_REORDER_NS, false);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x1001, SA_DIR_OUT, 30);   /* queued */
+	episode_forget_netns(eng, NS_A);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 40);
+	settle_all(eng, 40);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].flow.netns, NS_B);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(st.sas, 1);
+}
+
+/* The namespace lost the address that told the SA's direction: its delete comes with
+ * another direction, and still finds the SA. */
+static void test_delete_other_dir(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 10);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_UNKNOWN, 20);
+	settle_all(eng, 20);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].flow.dir, SA_DIR_IN);
+	assert_int_equal(out[0].overlap_ns, 10 * MS);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.duplicates, 0);
+	assert_int_equal(st.sas, 1);
+}
+
 static void test_sa_counts_fn(void *ctx, __u32 netns, __u8 dir, __u64 n)
 {
 	__u64 *c = ctx;
@@ -494,7 +535,7 @@ int main(void)
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
 		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
-		T(test_resync),
+		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

@@ -199,6 +199,29 @@ static void test_escaping(void **state)
 	metrics_free(m);
 }
 
+/* A namespace that went takes its series; another one's stay. */
+static void test_forget_netns(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	struct episode ep = replaced(SA_DIR_IN, 1000000, 1);
+
+	(void)state;
+	metrics_episode(m, &ep, "gw1");
+	metrics_episode(m, &ep, "gw10"); /* a name that starts like the other */
+	metrics_sa_event(m, "gw1", SA_EVENT_ADD);
+	metrics_drops(m, "gw1", DROP_IN_NO_STATE, 3);
+	metrics_forget_netns(m, "gw1");
+	render(m, false);
+	/* (the view's present-state series still name gw1: the fake view does) */
+	assert_null(strstr(rendered, "rekeygap_rekeys_total{netns=\"gw1\""));
+	assert_null(strstr(rendered, "rekeygap_sa_events_total{netns=\"gw1\""));
+	assert_null(strstr(rendered, "rekeygap_xfrm_drops_total{netns=\"gw1\""));
+	assert_null(strstr(rendered, "rekeygap_last_rekey_gap_seconds{netns=\"gw1\""));
+	assert_line("rekeygap_rekeys_total{netns=\"gw10\",dir=\"in\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekey_gap_seconds_count{dir=\"in\"} 2");
+	metrics_free(m);
+}
+
 static void test_episodes_json(void **state)
 {
 	struct metrics *m = metrics_new(10);
@@ -238,7 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_episode_series), cmocka_unit_test(test_openmetrics),
 		cmocka_unit_test(test_max_series),     cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_episodes_json),
+		cmocka_unit_test(test_episodes_json),  cmocka_unit_test(test_forget_netns),
 	};
 	int ret = cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 
