@@ -40,7 +40,7 @@ kill -TERM "$MON"
 wait "$MON" || fail "monitor exit status"
 
 # the lab: its keys read from the kernel while it runs
-"$REKEYGAP" lab --rekeys 3 --interval 300 --rate 200 --strategies delete-add,make-before-break \
+"$REKEYGAP" lab --rekeys 2 --interval 200 --rate 200 --strategies delete-add,make-before-break \
 	--progress plain --report "$OUT/lab" >"$OUT/lab.out" 2>"$OUT/lab.err" &
 LAB=$!
 wait_for_line "$OUT/lab.out" 'delete-add: rekeys' 120 "$LAB"

@@ -74,7 +74,7 @@ expect 'up{job="rekeygap"}' 1 "Prometheus scrapes the monitor"
 expect 'sum(rekeygap_sas)' 4 "the SAs that existed before the monitor"
 check_eq "episodes before any rekey (no phantoms)" "$(query 'sum(rekeygap_rekeys_total)')" none
 
-packets=$((RATE * 24)) # long enough for both phases under TCG; the receivers wait
+packets=$((RATE * 16)) # long enough for both phases under TCG; the receivers wait
 both_flows_start "$A" "$B" "$packets" "$RATE"
 sleep 1
 
