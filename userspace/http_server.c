@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -19,6 +20,8 @@
 
 struct http_server {
 	struct MHD_Daemon *d;
+	int fd; /* the listening socket, bound before the daemon starts */
+	int family;
 	http_handler fn;
 	void *ctx;
 };
@@ -118,17 +121,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	return ret;
 }
 
-int http_server_start(struct http_server **srvp, const char *listen, http_handler fn, void *ctx,
-		      char *err, size_t errlen)
+int http_server_bind(struct http_server **srvp, const char *addr, http_handler fn, void *ctx,
+		     char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct http_server *srv;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	socklen_t len;
-	int e;
+	int one = 1, e;
 
-	if (http_parse_listen(listen, &ss, &len)) {
-		snprintf(err, errlen, "bad --listen '%s' (ADDR:PORT, [IPV6]:PORT or :PORT)", listen);
+	if (http_parse_listen(addr, &ss, &len)) {
+		snprintf(err, errlen, "bad --listen '%s' (ADDR:PORT, [IPV6]:PORT or :PORT)", addr);
 		return -EINVAL;
 	}
 	srv = calloc(1, sizeof(*srv));
@@ -138,24 +140,15 @@ int http_server_start(struct http_server **srvp, const char *listen, http_handle
 	}
 	srv->fn = fn;
 	srv->ctx = ctx;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	errno = 0;
-	/*
-	 * Bounded whatever the clients do: idle or slow connections are dropped after
-	 * CONN_TIMEOUT_S, one address holds at most PER_IP_CONNS (a flood from one host cannot
-	 * starve Prometheus's scrapes), all together at most MAX_CONNS, and a request's headers
-	 * fit in CONN_MEMORY bytes or get 431.
-	 */
-	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNS,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNS,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-				  MHD_OPTION_END);
-	if (!srv->d) {
-		e = errno ? errno : EADDRINUSE;
-		snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+	srv->family = ss.ss_family;
+	srv->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (srv->fd >= 0)
+		setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (srv->fd < 0 || bind(srv->fd, (struct sockaddr *)&ss, len) || listen(srv->fd, 64)) {
+		e = errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
+		if (srv->fd >= 0)
+			close(srv->fd);
 		free(srv);
 		return -e;
 	}
@@ -163,10 +156,51 @@ int http_server_start(struct http_server **srvp, const char *listen, http_handle
 	return 0;
 }
 
+int http_server_run(struct http_server *srv, char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+
+	if (srv->family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/*
+	 * Bounded whatever the clients do: idle or slow connections are dropped after
+	 * CONN_TIMEOUT_S, one address holds at most PER_IP_CONNS (a flood from one host cannot
+	 * starve Prometheus's scrapes), all together at most MAX_CONNS, and a request's headers
+	 * fit in CONN_MEMORY bytes or get 431.
+	 */
+	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, srv, MHD_OPTION_LISTEN_SOCKET,
+				  srv->fd, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned int)MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				  (unsigned int)PER_IP_CONNS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				  (size_t)CONN_MEMORY, MHD_OPTION_END);
+	if (!srv->d) {
+		snprintf(err, errlen, "cannot start the HTTP server: %s",
+			 strerror(errno ? errno : EIO));
+		return -EIO;
+	}
+	return 0;
+}
+
+int http_server_start(struct http_server **srvp, const char *listen, http_handler fn, void *ctx,
+		      char *err, size_t errlen)
+{
+	int ret = http_server_bind(srvp, listen, fn, ctx, err, errlen);
+
+	if (!ret && (ret = http_server_run(*srvp, err, errlen))) {
+		http_server_stop(*srvp);
+		*srvp = NULL;
+	}
+	return ret;
+}
+
 void http_server_stop(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	MHD_stop_daemon(srv->d);
+	if (srv->d)
+		MHD_stop_daemon(srv->d); /* closes the listening socket too */
+	else if (srv->fd >= 0)
+		close(srv->fd);
 	free(srv);
 }

@@ -32,6 +32,13 @@ int http_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *
 /* Listen and serve. 0 or -errno, with one line in err (address in use...). */
 int http_server_start(struct http_server **srv, const char *listen, http_handler fn, void *ctx,
 		      char *err, size_t errlen);
+/*
+ * The same in two steps: take the port now (fails at once if taken), serve later, from a
+ * thread started then: it gets the capabilities the process has at that time.
+ */
+int http_server_bind(struct http_server **srv, const char *listen, http_handler fn, void *ctx,
+		     char *err, size_t errlen);
+int http_server_run(struct http_server *srv, char *err, size_t errlen);
 void http_server_stop(struct http_server *srv);
 
 #endif

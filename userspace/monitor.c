@@ -37,6 +37,17 @@ struct drop_seen {
 	UT_hash_handle hh;
 };
 
+/*
+ * What the monitor keeps open per watched namespace, from the start, so that it never has to
+ * enter one again: a request socket to re-dump the SAs, and /proc/net/xfrm_stat as the
+ * namespace shows it (a seq file, read again from offset 0 at each scrape).
+ */
+struct ns_handles {
+	__u32 netns; /* 0: free */
+	struct xfrm_client c;
+	int stat_fd;
+};
+
 struct monitor {
 	pthread_mutex_t lock; /* engine, metrics, counters: the HTTP thread reads them */
 	struct episode_engine *eng;
@@ -48,7 +59,6 @@ struct monitor {
 	__u64 last_scan_ns;
 	__u64 resyncs;
 	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
-	int own_netns_fd; /* to come back to after reading another namespace's MIB */
 	struct monitor_options opt;
 	struct http_server *http;
 	bool tracer_up;
@@ -56,6 +66,7 @@ struct monitor {
 	const char *probe_mode;
 	bool ready; /* probes on, baseline in: until then /metrics answers 503 */
 	char mib_note[256]; /* set while rendering: why a namespace has no MIB */
+	struct ns_handles handles[XFRM_WATCH_NETNS_MAX];
 };
 
 /* ---- namespaces ---- */
@@ -236,36 +247,95 @@ static int baseline_sa(void *ctx, const struct xfrm_sa *sa)
 	return 0;
 }
 
-/* Dump the SAs of watched namespace i into the engine; with resync, forget the others. */
-static int dump_netns(struct monitor *mon, int i, bool resync, char *err, size_t errlen)
+static struct ns_handles *handles_of(struct monitor *mon, __u32 netns)
+{
+	for (int i = 0; i < XFRM_WATCH_NETNS_MAX; i++)
+		if (mon->handles[i].netns == netns)
+			return &mon->handles[i];
+	return NULL;
+}
+
+static void handles_close(struct ns_handles *h)
+{
+	if (!h || !h->netns)
+		return;
+	xfrm_client_close(&h->c);
+	if (h->stat_fd >= 0)
+		close(h->stat_fd);
+	memset(h, 0, sizeof(*h));
+	h->stat_fd = -1;
+}
+
+struct stat_open_job {
+	int nsfd, fd;
+};
+
+/* In a thread of its own (setns changes only the calling thread), inside the namespace. */
+static void *stat_open_in_ns(void *arg)
+{
+	struct stat_open_job *j = arg;
+
+	if (j->nsfd < 0 || !setns(j->nsfd, CLONE_NEWNET))
+		j->fd = open("/proc/thread-self/net/xfrm_stat", O_RDONLY | O_CLOEXEC);
+	return NULL;
+}
+
+/* The handles of watched namespace i. 0 or -errno with one line in err. */
+static int handles_open(struct monitor *mon, int i, char *err, size_t errlen)
 {
 	const struct xfrm_watch_ns *ns = &mon->watch.ns[i];
-	struct dump_ctx d = { .mon = mon, .netns = ns->netns };
-	struct xfrm_client c;
-	int nsfd = -1, ret;
+	struct ns_handles *h = handles_of(mon, 0);
+	struct stat_open_job job = { .nsfd = -1, .fd = -1 };
+	pthread_t t;
 	__u32 inum;
+	int ret;
 
+	if (handles_of(mon, ns->netns))
+		return 0;
+	if (!h) {
+		snprintf(err, errlen, "too many namespaces");
+		return -ENOSPC;
+	}
 	if (ns->name[0]) {
-		ret = netns_open(ns->name, &nsfd, &inum);
+		ret = netns_open(ns->name, &job.nsfd, &inum);
 		if (ret) {
 			snprintf(err, errlen, "cannot open network namespace '%s': %s", ns->name,
 				 strerror(-ret));
 			return ret;
 		}
 	}
-	ret = xfrm_client_open(&c, nsfd);
-	if (nsfd >= 0)
-		close(nsfd);
+	ret = xfrm_client_open(&h->c, job.nsfd);
 	if (ret) {
 		snprintf(err, errlen, "XFRM netlink: %s", strerror(-ret));
+		if (job.nsfd >= 0)
+			close(job.nsfd);
 		return ret;
 	}
+	if (!pthread_create(&t, NULL, stat_open_in_ns, &job))
+		pthread_join(t, NULL);
+	if (job.nsfd >= 0)
+		close(job.nsfd);
+	h->stat_fd = job.fd; /* -1: no xfrm_stat there (said in probe_info at scrape time) */
+	h->netns = ns->netns;
+	return 0;
+}
+
+/* Dump the SAs of watched namespace i into the engine; with resync, forget the others. */
+static int dump_netns(struct monitor *mon, int i, bool resync, char *err, size_t errlen)
+{
+	const struct xfrm_watch_ns *ns = &mon->watch.ns[i];
+	struct dump_ctx d = { .mon = mon, .netns = ns->netns };
+	struct ns_handles *h;
+	int ret = handles_open(mon, i, err, errlen);
+
+	if (ret)
+		return ret;
+	h = handles_of(mon, ns->netns);
 	if (resync)
 		episode_resync_begin(mon->eng, ns->netns);
-	ret = xfrm_sa_dump(&c, baseline_sa, &d);
+	ret = xfrm_sa_dump(&h->c, baseline_sa, &d);
 	if (resync && !ret)
 		episode_resync_end(mon->eng, ns->netns);
-	xfrm_client_close(&c);
 	if (ret)
 		snprintf(err, errlen, "cannot list the SAs: %s", strerror(-ret));
 	return ret;
@@ -308,49 +378,31 @@ static void mib_line(void *ctx, const char *name, __u64 v)
 	c->fn(c->fctx, c->netns, name, v);
 }
 
-/* /proc/net/xfrm_stat as this thread's namespace sees it. */
-static int read_mib(const char *netns, void (*fn)(void *fctx, const char *netns, const char *name,
-						   __u64 v),
-		    void *fctx)
-{
-	struct mib_line_ctx c = { netns, fn, fctx };
-	FILE *f = fopen("/proc/thread-self/net/xfrm_stat", "re");
-
-	if (!f)
-		return -errno;
-	xfrm_stat_parse(f, mib_line, &c);
-	fclose(f);
-	return 0;
-}
-
 static void view_mib(void *ctx, void (*fn)(void *fctx, const char *netns, const char *name, __u64 v),
 		     void *fctx)
 {
 	struct monitor *mon = ctx;
+	char text[16384];
 
 	mon->mib_note[0] = '\0';
 	for (int i = 0; i < mon->watch.n; i++) {
 		const struct xfrm_watch_ns *ns = &mon->watch.ns[i];
+		const struct ns_handles *h = handles_of(mon, ns->netns);
 		char buf[16];
-		const char *label = netns_label(mon, ns->netns, buf);
-		int nsfd = -1, ret = 0;
-		__u32 inum;
+		struct mib_line_ctx c = { netns_label(mon, ns->netns, buf), fn, fctx };
+		ssize_t n = h && h->stat_fd >= 0 ? pread(h->stat_fd, text, sizeof(text) - 1, 0) : -1;
+		FILE *f;
 
-		/* this (HTTP) thread visits the namespace: /proc/thread-self/net follows it */
-		if (ns->name[0]) {
-			ret = netns_open(ns->name, &nsfd, &inum);
-			if (!ret && setns(nsfd, CLONE_NEWNET))
-				ret = -errno;
+		if (n < 0) {
+			if (!mon->mib_note[0])
+				snprintf(mon->mib_note, sizeof(mon->mib_note),
+					 "no /proc/net/xfrm_stat in %s", c.netns);
+			continue;
 		}
-		if (!ret)
-			ret = read_mib(label, fn, fctx);
-		if (ret && !mon->mib_note[0])
-			snprintf(mon->mib_note, sizeof(mon->mib_note),
-				 "no /proc/net/xfrm_stat in %s: %s", label, strerror(-ret));
-		if (nsfd >= 0) {
-			if (setns(mon->own_netns_fd, CLONE_NEWNET))
-				abort(); /* serving from another namespace would be wrong */
-			close(nsfd);
+		f = fmemopen(text, (size_t)n, "r");
+		if (f) {
+			xfrm_stat_parse(f, mib_line, &c);
+			fclose(f);
 		}
 	}
 }
@@ -434,6 +486,7 @@ static void on_netns_gone(void *ctx, __u32 netns, const char *name)
 	struct monitor *mon = ctx;
 	char buf[16];
 
+	handles_close(handles_of(mon, netns));
 	episode_forget_netns(mon->eng, netns);
 	metrics_forget_netns(mon->metrics, name[0] ? name : netns_label(mon, netns, buf));
 }
@@ -480,12 +533,13 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 	}
 	mon->opt = *opt;
 	pthread_mutex_init(&mon->lock, NULL);
-	mon->own_netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < XFRM_WATCH_NETNS_MAX; i++)
+		mon->handles[i].stat_fd = -1;
 	mon->eng = episode_engine_new(on_episode, mon);
 	mon->metrics = metrics_new(opt->max_series ? opt->max_series : MONITOR_MAX_SERIES);
 	xfrm_watch_init(&mon->watch, on_netlink, mon);
 	mon->watch.gone = on_netns_gone;
-	if (mon->own_netns_fd < 0 || !mon->eng || !mon->metrics) {
+	if (!mon->eng || !mon->metrics) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
@@ -634,14 +688,14 @@ void monitor_close(struct monitor *mon)
 	if (mon->tracer_up)
 		tracer_close(&mon->tracer);
 	xfrm_watch_close(&mon->watch);
+	for (int i = 0; i < XFRM_WATCH_NETNS_MAX; i++)
+		handles_close(&mon->handles[i]);
 	HASH_ITER(hh, mon->drops_seen, seen, tmp) {
 		HASH_DEL(mon->drops_seen, seen);
 		free(seen);
 	}
 	episode_engine_free(mon->eng);
 	metrics_free(mon->metrics);
-	if (mon->own_netns_fd >= 0)
-		close(mon->own_netns_fd);
 	pthread_mutex_destroy(&mon->lock);
 	free(mon);
 }
