@@ -22,6 +22,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "netns.h"
+#include "priv.h"
 #include "tracer.h"
 #include "xfrm_client.h"
 #include "xfrm_stat.h"
@@ -557,7 +558,7 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 		goto fail;
 	/* the port first: taken, we stop before loading anything */
 	if (opt->listen) {
-		ret = http_server_start(&mon->http, opt->listen, serve, mon, err, errlen);
+		ret = http_server_bind(&mon->http, opt->listen, serve, mon, err, errlen);
 		if (ret)
 			goto fail;
 	}
@@ -580,6 +581,19 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 				 why);
 			goto fail;
 		}
+	}
+	if (opt->drop_privileges) {
+		static const int kept[] = MONITOR_KEPT_CAPS;
+
+		ret = priv_drop(kept, (int)(sizeof(kept) / sizeof(kept[0])), opt->user, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	/* its thread starts now, with what the process kept */
+	if (mon->http) {
+		ret = http_server_run(mon->http, err, errlen);
+		if (ret)
+			goto fail;
 	}
 	pthread_mutex_lock(&mon->lock);
 	mon->ready = true;

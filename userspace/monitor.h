@@ -8,12 +8,23 @@
 #define REKEYGAP_MONITOR_H
 
 #include <stdbool.h>
+#include <linux/capability.h>
 #include <stddef.h>
 
 #include "episode.h"
 #include "probe.h"
 
 #define MONITOR_MAX_SERIES 1000
+
+/*
+ * What the monitor needs to start: BPF programs (CAP_BPF, CAP_PERFMON for tracing), XFRM
+ * netlink (CAP_NET_ADMIN), entering watched namespaces (CAP_SYS_ADMIN), kernel symbol
+ * addresses (CAP_SYSLOG). What it keeps once running: CAP_BPF to read its BPF maps (the
+ * kernel checks every bpf() call while unprivileged BPF is disabled) and CAP_NET_ADMIN to
+ * re-dump SAs after lost events (checked at each request, on the socket opened at start).
+ */
+#define MONITOR_NEEDED_CAPS { CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYSLOG }
+#define MONITOR_KEPT_CAPS { CAP_BPF, CAP_NET_ADMIN }
 
 struct monitor_options {
 	const char *listen;         /* ADDR:PORT to serve /metrics on; NULL: no HTTP */
@@ -23,6 +34,10 @@ struct monitor_options {
 	__u64 timeout_ns;           /* 0: EPISODE_TIMEOUT_NS */
 	enum probe_mode probe;
 	bool probe_forced;
+	/* once set up, keep only what the running monitor needs (MONITOR_KEPT_CAPS), as user
+	 * if not NULL; the HTTP server starts after that */
+	bool drop_privileges;
+	const char *user;
 	/* hooks, each optional: an SA event as taken (direction filled in), a drop delta, a
 	 * final episode */
 	void (*sa_event)(void *ctx, const struct sa_event *e);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "http_server.h"
 #include "monitor.h"
+#include "priv.h"
 #include "xfrm_watch.h"
 
 /* 10117: the Prometheus default port allocations list's range 9100-9999 is full since
@@ -28,6 +29,7 @@ static void on_signal(int sig)
 static const char monitor_usage[] =
 	"Usage: rekeygap monitor [--listen ADDR:PORT] [--netns NAME]... [--max-series N]\n"
 	"                        [--timeout DURATION] [--probe MODE] [--duration SEC]\n"
+	"                        [--user NAME]\n"
 	"\n"
 	"Watch SA inserts, deletes and expiries and XFRM packet drops, join them into rekey\n"
 	"episodes (which SA replaced which, how long there was none: the gap, how long both:\n"
@@ -46,8 +48,12 @@ static const char monitor_usage[] =
 	"  -p, --probe MODE        fentry, kprobe or tracepoint; default: the best that works\n"
 	"                          (tracepoint: SA events from netlink, timed on receipt)\n"
 	"  -d, --duration SEC      stop after SEC seconds; default: until SIGINT or SIGTERM\n"
+	"  -u, --user NAME         run as this user once set up (e.g. nobody)\n"
 	"  -h, --help              this text\n"
 	"\n"
+	"Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYSLOG) to start;\n"
+	"once its probes are attached it keeps only CAP_BPF (reading its BPF maps) and\n"
+	"CAP_NET_ADMIN (re-reading SAs after lost events), and the HTTP server starts then.\n"
 	"Namespaces are labelled by their name in /run/netns, others by inode number. SAs that\n"
 	"exist at start are the baseline: no episode until they are replaced. SIGHUP is\n"
 	"ignored (nothing is lost); SIGINT and SIGTERM stop cleanly.\n"
@@ -66,6 +72,7 @@ int cmd_monitor(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "probe", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -80,7 +87,7 @@ int cmd_monitor(int argc, char **argv)
 	char err[256];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "l:n:m:t:p:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:n:m:t:p:d:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o.listen = optarg;
@@ -118,6 +125,16 @@ int cmd_monitor(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'u': {
+			unsigned int uid, gid;
+
+			if (priv_lookup_user(optarg, &uid, &gid)) {
+				cli_error("monitor: no user '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o.user = optarg;
+			break;
+		}
 		case 'h':
 			fputs(monitor_usage, stdout);
 			return 0;
@@ -134,6 +151,18 @@ int cmd_monitor(int argc, char **argv)
 		cli_error("monitor: bad --listen '%s' (ADDR:PORT, [IPV6]:PORT or :PORT)", o.listen);
 		return EXIT_USAGE;
 	}
+	{
+		static const int needed[] = MONITOR_NEEDED_CAPS;
+		char missing[128];
+
+		if (priv_missing(needed, (int)(sizeof(needed) / sizeof(needed[0])), missing,
+				 sizeof(missing))) {
+			cli_error("monitor: needs %s (run it as root, or give it these capabilities)",
+				  missing);
+			return 1;
+		}
+	}
+	o.drop_privileges = true;
 	ret = monitor_open(&mon, &o, err, sizeof(err));
 	if (ret) {
 		cli_error("monitor: %s", err);

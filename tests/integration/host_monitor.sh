@@ -5,8 +5,10 @@
 # Prometheus text format that promtool accepts, OpenMetrics when asked (ending in # EOF),
 # /episodes as JSON, / as a page, 404 elsewhere; label the namespace it was told to watch
 # by its name and export that namespace's /proc/net/xfrm_stat line for line; count lost
-# netlink notifications and re-dump; survive SIGHUP; stop on SIGTERM with exit 0; and refuse
-# bad input with one line.
+# netlink notifications and re-dump; keep only CAP_BPF and CAP_NET_ADMIN once set up, in
+# every thread, and run as another user with --user; name the capabilities it lacks when
+# started without them; survive SIGHUP; stop on SIGTERM with exit 0; and refuse bad input
+# with one line.
 #
 #   host netns  (rekeygap monitor, 127.0.0.1:PORT)  watches  netns M (named)
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +95,15 @@ check_ge "events lost after the overrun" \
 	"$(awk '$1 == "rekeygap_events_lost_total" { print $2 }' "$WORK/after")" 1
 echo "ok: overrun counted, SAs re-dumped: $(grep -E '^rekeygap_(resyncs|events_lost)_total' "$WORK/after" | tr '\n' ' ')"
 
+# privileges: the monitor kept only CAP_BPF and CAP_NET_ADMIN, in every thread (the HTTP
+# server's too)
+for task in /proc/"$MON"/task/*; do
+	check_eq "$(awk '/^Name/ { print $2 }' "$task/status") thread: effective capabilities" \
+		"$(awk '/^CapEff/ { print $2 }' "$task/status")" 0000008000001000
+	check_eq "$(awk '/^Name/ { print $2 }' "$task/status") thread: permitted capabilities" \
+		"$(awk '/^CapPrm/ { print $2 }' "$task/status")" 0000008000001000
+done
+
 kill -HUP "$MON"
 sleep 0.5
 kill -0 "$MON" 2>/dev/null || fail "SIGHUP stopped the monitor"
@@ -103,3 +114,30 @@ wait_pid "$MON" 5 "the monitor after SIGTERM" || rc=$?
 check_eq "exit status after SIGTERM" "$rc" 0
 ! curl -s -o /dev/null "$URL/metrics" || fail "still serving after exit"
 echo "ok: SIGHUP ignored, SIGTERM: exit 0, port released"
+
+# --user nobody: the same, as nobody, the MIB still read (its files were opened at start)
+bg "$REKEYGAP" monitor --listen "127.0.0.1:$PORT" --netns "$M" --user nobody 2>"$WORK/nobody.err"
+NOBODY=${BG_PIDS[-1]}
+wait_for_line "$WORK/nobody.err" "serving $URL/metrics" 60 "$NOBODY"
+for task in /proc/"$NOBODY"/task/*; do
+	check_eq "--user nobody: $(awk '/^Name/ { print $2 }' "$task/status") uid" \
+		"$(awk '/^Uid/ { print $2 $3 $4 $5 }' "$task/status")" 65534655346553465534
+	check_eq "--user nobody: $(awk '/^Name/ { print $2 }' "$task/status") capabilities" \
+		"$(awk '/^CapEff/ { print $2 }' "$task/status")" 0000008000001000
+done
+check_ge "--user nobody: MIB lines served" "$(curl -sS "$URL/metrics" | grep -c '^rekeygap_xfrm_mib_packets_total{')" 28
+kill -TERM "$NOBODY"
+rc=0
+wait_pid "$NOBODY" 10 "the monitor as nobody" || rc=$?
+check_eq "--user nobody: exit status" "$rc" 0
+refuse "unknown --user" 2 "no user 'rkg-no-such-user'" --user rkg-no-such-user
+
+# without the privileges to start: one line naming the missing capabilities
+rc=0
+setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+	"$REKEYGAP" monitor --listen "127.0.0.1:$PORT" 2>"$WORK/err" || rc=$?
+cat "$WORK/err"
+check_eq "unprivileged: exit status" "$rc" 1
+check_eq "unprivileged: error lines" "$(wc -l <"$WORK/err")" 1
+grep -q "needs CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN" "$WORK/err" ||
+	fail "the error does not name the capabilities"

@@ -25,7 +25,10 @@ PROM="http://127.0.0.1:$PPORT"
 
 esp_pair "$A" "$B" 0x1000 0x2000
 
-bg "$REKEYGAP" monitor --listen "127.0.0.1:$MPORT" --netns "$A" --netns "$B" 2>"$WORK/mon.err"
+# as nobody: once set up the monitor keeps only CAP_BPF and CAP_NET_ADMIN, and all below
+# must hold all the same
+bg "$REKEYGAP" monitor --listen "127.0.0.1:$MPORT" --netns "$A" --netns "$B" --user nobody \
+	2>"$WORK/mon.err"
 MON=${BG_PIDS[-1]}
 DASH="$(cd "$(dirname "$0")/../.." && pwd)/dashboards"
 cp "$DASH/prometheus/rules.yml" "$WORK/rules.yml"
