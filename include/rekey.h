@@ -68,10 +68,19 @@ struct rekey;
  * Find the SA in each namespace: out_netns holds the sender's outbound SA, in_netns the
  * receiver's inbound one (names in /run/netns or paths; NULL: ours). One of the two may be
  * NULL with only_one set: rekey a single SA (the peer is elsewhere). 0 or -errno, with one
- * line in err (a namespace that does not exist, no SA, several SAs: their SPIs).
+ * line in err (a namespace that does not exist, no SA, several SAs that are not leftovers
+ * of an interrupted rekey: their SPIs).
  */
 int rekey_open(struct rekey **rk, const char *out_netns, const char *in_netns,
 	       const struct rekey_target *target, char *err, size_t errlen);
+
+/*
+ * What rekey_open found besides the SA pair: SAs an interrupted make-before-break left
+ * (killed between its steps), siblings of the pair that differ only in SPI and key. They
+ * are kept until the drain (outbound) or grace (inbound) time after the next rekey_run, then
+ * deleted, so that re-running a killed rekey completes it. "" if none; one line otherwise.
+ */
+const char *rekey_note(const struct rekey *rk);
 
 /*
  * Would these options work for this SA? The key length; for make-before-break, no policy

@@ -40,12 +40,17 @@ struct rekey_side {
 	/* replaced SAs, oldest first: all wait the same time, so the due ones are a prefix */
 	struct pending_delete pending[PENDING_MAX];
 	int n_pending;
+	/* while opening: the SAs that fit the target */
+	struct xfrm_sa *cand;
+	int n_cand;
+	char cand_spis[128];
 };
 
 struct rekey {
 	struct rekey_target target;
 	struct rekey_side out, in;
 	struct xfrm_batch batch;
+	char note[256]; /* leftovers of an interrupted rekey, or "" */
 };
 
 static const char *const strategy_names[] = {
@@ -72,9 +77,15 @@ int rekey_strategy_parse(const char *name, enum rekey_strategy *s)
 
 /* ---- finding the SA ---- */
 
+/*
+ * SAs one target may find on a side: the one in use, and what an interrupted
+ * make-before-break left (the new SA on the receiver only, or the old SAs not deleted yet).
+ */
+#define CANDIDATES_MAX 8
+
 struct sa_search {
 	const struct rekey_target *t;
-	struct xfrm_sa *found;
+	struct xfrm_sa *found; /* CANDIDATES_MAX, in dump order */
 	int n;
 	char spis[128]; /* of every match, for the "several SAs" message */
 };
@@ -95,18 +106,31 @@ static int match_sa(void *ctx, const struct xfrm_sa *sa)
 	    memcmp(&i->saddr, &s->t->saddr, alen) || memcmp(&i->id.daddr, &s->t->daddr, alen) ||
 	    (s->t->spi && i->id.spi != s->t->spi))
 		return 0;
-	if (!s->n++)
-		*s->found = *sa;
+	if (s->n < CANDIDATES_MAX)
+		s->found[s->n] = *sa;
+	s->n++;
 	snprintf(s->spis + used, sizeof(s->spis) - used, "%s%s", used ? ", " : "",
 		 spi_format(i->id.spi, spi));
 	return 0;
 }
 
+static void several_sas(const struct rekey_side *side, const struct rekey_target *t, char *err,
+			size_t errlen)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+
+	addr_format(t->family, &t->saddr, src, sizeof(src));
+	addr_format(t->family, &t->daddr, dst, sizeof(dst));
+	snprintf(err, errlen, "%d ESP SAs from %s to %s in %s (spi %s): choose one with --spi",
+		 side->n_cand, src, dst, side->name, side->cand_spis);
+}
+
+/* Open the side's namespace and list the SAs that fit the target into side->cand. */
 static int open_side(struct rekey_side *side, const char *netns, const struct rekey_target *t,
 		     char *err, size_t errlen)
 {
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
-	struct sa_search s = { .t = t, .found = &side->sa };
+	struct sa_search s = { .t = t };
 	int nsfd = -1, ret;
 	__u32 inum;
 
@@ -131,35 +155,120 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 			 PRIVILEGE_HINT(ret));
 		return ret;
 	}
+	side->cand = s.found = calloc(CANDIDATES_MAX, sizeof(*s.found));
+	if (!s.found) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	ret = xfrm_sa_dump(&side->c, match_sa, &s);
 	if (ret) {
 		snprintf(err, errlen, "cannot list the SAs in %s: %s%s", side->name,
 			 strerror(-ret), PRIVILEGE_HINT(ret));
 		return ret;
 	}
-	addr_format(t->family, &t->saddr, src, sizeof(src));
-	addr_format(t->family, &t->daddr, dst, sizeof(dst));
+	side->n_cand = s.n;
+	snprintf(side->cand_spis, sizeof(side->cand_spis), "%s", s.spis);
 	if (!s.n) {
 		char spi[SPI_STRLEN];
 
+		addr_format(t->family, &t->saddr, src, sizeof(src));
+		addr_format(t->family, &t->daddr, dst, sizeof(dst));
 		snprintf(err, errlen, "no ESP SA from %s to %s%s%s in %s", src, dst,
 			 t->spi ? " with spi " : "", t->spi ? spi_format(t->spi, spi) : "",
 			 side->name);
 		return -ENOENT;
 	}
-	if (s.n > 1) {
-		snprintf(err, errlen, "%d ESP SAs from %s to %s in %s (spi %s): choose one with --spi",
-			 s.n, src, dst, side->name, s.spis);
+	if (s.n > CANDIDATES_MAX) {
+		several_sas(side, t, err, errlen);
 		return -EEXIST;
 	}
 	side->present = true;
 	return 0;
 }
 
+static const struct xfrm_sa *candidate(const struct rekey_side *side, __be32 spi)
+{
+	for (int i = 0; i < side->n_cand; i++)
+		if (side->cand[i].info.id.spi == spi)
+			return &side->cand[i];
+	return NULL;
+}
+
+/*
+ * The SPI in use: the sender's newest SA (the kernel's choice: xfrm_state_look_at prefers
+ * the latest add_time; within a second, the last inserted, which a dump lists first) that
+ * the receiver has too. 0 if none pairs up.
+ */
+static __be32 live_spi(const struct rekey *rk)
+{
+	const struct rekey_side *out = &rk->out;
+	const struct xfrm_sa *best = NULL;
+
+	if (!out->present)
+		return rk->in.n_cand == 1 ? rk->in.cand[0].info.id.spi : 0;
+	for (int i = 0; i < out->n_cand; i++) {
+		const struct xfrm_sa *sa = &out->cand[i];
+
+		if (rk->in.present && !candidate(&rk->in, sa->info.id.spi))
+			continue;
+		if (!best || sa->info.curlft.add_time > best->info.curlft.add_time)
+			best = sa;
+	}
+	return best ? best->info.id.spi : 0;
+}
+
+/*
+ * Keep the side's SA with the live SPI; any other must be a leftover of an interrupted
+ * make-before-break (its sibling: only SPI and key differ), deleted after the drain or grace
+ * time from the next rekey on, like the SAs that rekey replaces. Anything else is an SA set
+ * up on purpose: the caller must choose with --spi.
+ */
+static int adopt_leftovers(struct rekey *rk, struct rekey_side *side, __be32 spi, char *err,
+			   size_t errlen)
+{
+	const struct xfrm_sa *live = candidate(side, spi);
+	size_t used = strlen(rk->note);
+
+	if (!side->present)
+		return 0;
+	if (!live) {
+		several_sas(side, &rk->target, err, errlen);
+		return -EEXIST;
+	}
+	for (int i = 0; i < side->n_cand; i++)
+		if (&side->cand[i] != live && !xfrm_sa_siblings(live, &side->cand[i])) {
+			several_sas(side, &rk->target, err, errlen);
+			return -EEXIST;
+		}
+	for (int i = 0; i < side->n_cand; i++) {
+		char s[SPI_STRLEN];
+
+		if (&side->cand[i] == live)
+			continue;
+		side->pending[side->n_pending].due_ns = 0; /* set by the next rekey */
+		side->pending[side->n_pending++].sa = side->cand[i];
+		snprintf(rk->note + used, sizeof(rk->note) - used, "%sspi %s in %s",
+			 used ? ", " : "", spi_format(side->cand[i].info.id.spi, s), side->name);
+		used = strlen(rk->note);
+	}
+	side->sa = *live;
+	return 0;
+}
+
+static void candidates_wipe(struct rekey_side *side)
+{
+	if (side->cand)
+		explicit_bzero(side->cand, CANDIDATES_MAX * sizeof(*side->cand));
+	free(side->cand);
+	side->cand = NULL;
+	side->n_cand = 0;
+}
+
 int rekey_open(struct rekey **rkp, const char *out_netns, const char *in_netns,
 	       const struct rekey_target *target, char *err, size_t errlen)
 {
 	struct rekey *rk = calloc(1, sizeof(*rk));
+	__be32 spi;
 	int ret = 0;
 
 	if (!rk) {
@@ -171,21 +280,50 @@ int rekey_open(struct rekey **rkp, const char *out_netns, const char *in_netns,
 		ret = open_side(&rk->out, out_netns, target, err, errlen);
 	if (!ret && in_netns)
 		ret = open_side(&rk->in, in_netns, target, err, errlen);
-	if (!ret && rk->out.present && rk->in.present &&
-	    rk->out.sa.info.id.spi != rk->in.sa.info.id.spi) {
-		char a[SPI_STRLEN], b[SPI_STRLEN];
-
+	spi = ret ? 0 : live_spi(rk);
+	if (!ret && !spi && rk->out.present && rk->in.present) {
 		snprintf(err, errlen, "the SAs do not pair up: spi %s in %s, %s in %s",
-			 spi_format(rk->out.sa.info.id.spi, a), rk->out.name,
-			 spi_format(rk->in.sa.info.id.spi, b), rk->in.name);
+			 rk->out.cand_spis, rk->out.name, rk->in.cand_spis, rk->in.name);
 		ret = -EINVAL;
+	} else if (!ret && !spi) {
+		several_sas(&rk->in, target, err, errlen); /* the receiver alone: which one? */
+		ret = -EEXIST;
 	}
+	if (!ret)
+		ret = adopt_leftovers(rk, &rk->out, spi, err, errlen);
+	if (!ret)
+		ret = adopt_leftovers(rk, &rk->in, spi, err, errlen);
+	candidates_wipe(&rk->out);
+	candidates_wipe(&rk->in);
 	if (ret) {
 		rekey_close(rk);
 		return ret;
 	}
+	if (rk->note[0]) {
+		size_t used = strlen(rk->note);
+
+		snprintf(rk->note + used, sizeof(rk->note) - used,
+			 ": left by an interrupted make-before-break; deleted after the drain or "
+			 "grace time");
+	}
 	*rkp = rk;
 	return 0;
+}
+
+const char *rekey_note(const struct rekey *rk)
+{
+	return rk->note;
+}
+
+/* Leftovers found at open start their drain or grace time with the first rekey. */
+static void arm_leftovers(struct rekey *rk, const struct rekey_options *opt, __u64 now)
+{
+	for (int i = 0; i < rk->out.n_pending; i++)
+		if (!rk->out.pending[i].due_ns)
+			rk->out.pending[i].due_ns = now + opt->drain_ns;
+	for (int i = 0; i < rk->in.n_pending; i++)
+		if (!rk->in.pending[i].due_ns)
+			rk->in.pending[i].due_ns = now + opt->grace_ns;
 }
 
 /* ---- one batch ---- */
@@ -643,6 +781,7 @@ int rekey_run(struct rekey *rk, const struct rekey_options *opt, struct rekey_re
 		return ret;
 	}
 	rep->start_ns = monotonic_ns();
+	arm_leftovers(rk, opt, rep->start_ns);
 	switch (opt->strategy) {
 	case REKEY_DELETE_ADD:
 		ret = delete_add(rk, key, key_len, rep, err, errlen);

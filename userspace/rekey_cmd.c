@@ -397,6 +397,8 @@ int cmd_rekey(int argc, char **argv)
 		cli_error("rekey: %s", err);
 		return 1;
 	}
+	if (*rekey_note(rk))
+		fprintf(stderr, "rekey: %s\n", rekey_note(rk));
 	sm.durations = calloc(a.count, sizeof(*sm.durations));
 	if (!sm.durations) {
 		rekey_close(rk);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -485,6 +486,28 @@ bool xfrm_sa_same_key(const struct xfrm_sa *a, const struct xfrm_sa *b)
 		for (size_t k = 0; k < ka.part[i].len; k++)
 			diff |= a->attrs[ka.part[i].off + k] ^ b->attrs[kb.part[i].off + k];
 	return diff == 0;
+}
+
+bool xfrm_sa_siblings(const struct xfrm_sa *a, const struct xfrm_sa *b)
+{
+	static const __u8 no_key[512];
+	struct xfrm_sa *na = malloc(sizeof(*na)), *nb = malloc(sizeof(*nb));
+	size_t la, lb;
+	bool same;
+
+	/* both as successors with SPI 0 and a zero key: what is left must be the same bytes */
+	same = na && nb && !xfrm_sa_key_len(a, &la) && !xfrm_sa_key_len(b, &lb) && la == lb &&
+	       la <= sizeof(no_key) && !xfrm_sa_rekeyed(a, 0, no_key, la, na) &&
+	       !xfrm_sa_rekeyed(b, 0, no_key, lb, nb) && na->attrs_len == nb->attrs_len &&
+	       !memcmp(&na->info, &nb->info, sizeof(na->info)) &&
+	       !memcmp(na->attrs, nb->attrs, na->attrs_len);
+	if (na)
+		xfrm_sa_wipe(na);
+	if (nb)
+		xfrm_sa_wipe(nb);
+	free(na);
+	free(nb);
+	return same;
 }
 
 void xfrm_sa_wipe(struct xfrm_sa *sa)

@@ -122,6 +122,13 @@ int xfrm_sa_rekeyed(const struct xfrm_sa *old, __be32 spi, const __u8 *key, size
 /* Is the key of a the key of b? (for the 'update' strategy's report; constant time) */
 bool xfrm_sa_same_key(const struct xfrm_sa *a, const struct xfrm_sa *b);
 
+/*
+ * Is b what xfrm_sa_rekeyed makes of a: the same SA (addresses, selector, reqid, mode,
+ * flags, algorithms, marks, lifetimes...) but for SPI, key and what belongs to its life?
+ * Tells the leftover of an interrupted make-before-break from an SA set up on purpose.
+ */
+bool xfrm_sa_siblings(const struct xfrm_sa *a, const struct xfrm_sa *b);
+
 void xfrm_sa_wipe(struct xfrm_sa *sa);
 
 /* Append an attribute to an SA being built (sa->info filled by the caller). -ENOSPC. */

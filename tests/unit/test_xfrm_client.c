@@ -571,6 +571,45 @@ static void test_rekeyed_drops_life(void **state)
 	assert_int_equal(new.info.seq, 0);
 }
 
+/* Leftovers of an interrupted make-before-break are told from SAs set up on purpose. */
+static void test_siblings(void **state)
+{
+	struct xfrm_sa old, next, other;
+	uint8_t key[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(captures); i++) {
+		const struct capture *c = &captures[i];
+
+		parse_ok(c->bytes, c->len, &old);
+		pattern(key, c->key_len, 0xc0);
+		assert_int_equal(xfrm_sa_rekeyed(&old, htonl(0x4343), key, c->key_len, &next), 0);
+		/* its successor, with the life an SA has once in the kernel */
+		next.info.curlft.add_time = old.info.curlft.add_time + 5;
+		next.info.curlft.packets = 99;
+		next.info.stats.replay = 1;
+		assert_true(xfrm_sa_siblings(&old, &next));
+		assert_true(xfrm_sa_siblings(&next, &old));
+		/* another reqid, mode or selector: an SA of its own */
+		other = next;
+		other.info.reqid++;
+		assert_false(xfrm_sa_siblings(&old, &other));
+		other = next;
+		other.info.sel.dport ^= htons(1);
+		assert_false(xfrm_sa_siblings(&old, &other));
+		other = next;
+		other.info.mode ^= 1;
+		assert_false(xfrm_sa_siblings(&old, &other));
+	}
+	/* other algorithms */
+	parse_ok(msg_aead_in, sizeof(msg_aead_in), &old);
+	parse_ok(msg_esn_in, sizeof(msg_esn_in), &other);
+	assert_false(xfrm_sa_siblings(&old, &other));
+	/* no key at all: nothing to compare */
+	memset(&other, 0, sizeof(other));
+	assert_false(xfrm_sa_siblings(&other, &other));
+}
+
 static void test_rekeyed_bad_key_len(void **state)
 {
 	struct xfrm_sa old, new, untouched;
@@ -1824,6 +1863,7 @@ int main(void)
 		cmocka_unit_test(test_rekeyed_auth_only),
 		cmocka_unit_test(test_rekeyed_drops_life),
 		cmocka_unit_test(test_rekeyed_bad_key_len),
+		cmocka_unit_test(test_siblings),
 		cmocka_unit_test(test_rekeyed_in_place),
 		cmocka_unit_test(test_same_key),
 		cmocka_unit_test(test_wipe),
