@@ -10,9 +10,14 @@
 #include <string.h>
 #include <uthash.h>
 
-#define FLOW_SAS_MAX 8     /* SAs of one flow at once; more are counted, not tracked */
+/*
+ * Every table here has a cap, and what does not fit is counted (episode_stats), never
+ * allocated: a storm of SA events or 100,000 SAs cost bounded memory.
+ */
+#define FLOW_SAS_MAX 8     /* SAs of one flow at once; more: the oldest is forgotten */
 #define QUEUE_MAX 65536    /* input waiting for its reorder time */
 #define POLICY_PINS_MAX 4096
+#define ACTIVE_MAX 65536   /* episodes open or settling */
 
 struct live_sa {
 	__u32 spi;
@@ -77,11 +82,25 @@ struct item {
 	};
 };
 
+/* SAs per (namespace, direction), kept as they change: a scrape costs no walk of the flows */
+struct sa_tally {
+	struct {
+		__u32 netns;
+		__u8 dir;
+		__u8 pad[3];
+	} key;
+	__u64 n;
+	UT_hash_handle hh;
+};
+
 struct episode_engine {
 	episode_fn done;
 	void *ctx;
 	__u64 timeout_ns;
+	__u32 max_flows;
 	struct flow *flows;
+	struct sa_tally *tallies;
+	size_t n_active; /* open and settling */
 	struct policy_pin *pins;
 	struct active_list open, settling;
 	struct item *queue;
@@ -111,7 +130,13 @@ struct episode_engine *episode_engine_new(episode_fn done, void *ctx)
 	eng->done = done;
 	eng->ctx = ctx;
 	eng->timeout_ns = EPISODE_TIMEOUT_NS;
+	eng->max_flows = EPISODE_MAX_FLOWS;
 	return eng;
+}
+
+void episode_set_max_flows(struct episode_engine *eng, __u32 max_flows)
+{
+	eng->max_flows = max_flows ? max_flows : 1;
 }
 
 void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns)
@@ -123,12 +148,17 @@ void episode_engine_free(struct episode_engine *eng)
 {
 	struct flow *f, *ftmp;
 	struct policy_pin *p, *ptmp;
+	struct sa_tally *t, *ttmp;
 
 	if (!eng)
 		return;
 	HASH_ITER(hh, eng->flows, f, ftmp) {
 		HASH_DEL(eng->flows, f);
 		free(f);
+	}
+	HASH_ITER(hh, eng->tallies, t, ttmp) {
+		HASH_DEL(eng->tallies, t);
+		free(t);
 	}
 	HASH_ITER(hh, eng->pins, p, ptmp) {
 		HASH_DEL(eng->pins, p);
@@ -171,9 +201,10 @@ static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *
 	HASH_FIND(hh, eng->flows, k, sizeof(*k), f);
 	if (f || !create)
 		return f;
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (HASH_COUNT(eng->flows) >= eng->max_flows || !(f = calloc(1, sizeof(*f)))) {
+		eng->st.flows_refused++; /* its SA is not followed */
 		return NULL;
+	}
 	f->key = *k;
 	HASH_ADD(hh, eng->flows, key, sizeof(f->key), f);
 	eng->st.flows++;
@@ -198,16 +229,39 @@ static int flow_find_sa(const struct flow *f, __u32 spi)
 	return -1;
 }
 
+/* The SA count of the flow's namespace and direction changes by delta. */
+static void tally(struct episode_engine *eng, const struct flow *f, long delta)
+{
+	struct sa_tally *t, k = { .key = { .netns = f->key.netns, .dir = f->key.dir } };
+
+	eng->st.sas += (__u64)delta;
+	HASH_FIND(hh, eng->tallies, &k.key, sizeof(k.key), t);
+	if (!t) {
+		/* one per namespace and direction: the namespaces are capped by the watch */
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return;
+		t->key = k.key;
+		HASH_ADD(hh, eng->tallies, key, sizeof(t->key), t);
+	}
+	t->n += (__u64)delta;
+	if (!t->n) {
+		HASH_DEL(eng->tallies, t);
+		free(t);
+	}
+}
+
 static void flow_add_sa(struct episode_engine *eng, struct flow *f, __u32 spi, __u64 ts)
 {
 	if (f->n_sas == FLOW_SAS_MAX) {
 		/* the oldest makes room: a flow this crowded is not a rekey we can follow */
 		memmove(f->sas, f->sas + 1, (FLOW_SAS_MAX - 1) * sizeof(f->sas[0]));
 		f->n_sas--;
-		eng->st.sas--;
+		tally(eng, f, -1);
+		eng->st.flow_sas_evicted++;
 	}
 	f->sas[f->n_sas++] = (struct live_sa){ .spi = spi, .t_insert = ts };
-	eng->st.sas++;
+	tally(eng, f, 1);
 }
 
 static struct live_sa flow_remove_sa(struct episode_engine *eng, struct flow *f, int i)
@@ -216,7 +270,7 @@ static struct live_sa flow_remove_sa(struct episode_engine *eng, struct flow *f,
 
 	memmove(f->sas + i, f->sas + i + 1, (f->n_sas - i - 1) * sizeof(f->sas[0]));
 	f->n_sas--;
-	eng->st.sas--;
+	tally(eng, f, -1);
 	return sa;
 }
 
@@ -259,10 +313,13 @@ static void list_unlink(struct active_list *l, struct active *a)
 
 static struct active *active_new(struct episode_engine *eng, struct flow *f, __u64 t_start)
 {
-	struct active *a = calloc(1, sizeof(*a));
+	struct active *a;
 
-	if (!a)
+	if (eng->n_active >= ACTIVE_MAX || !(a = calloc(1, sizeof(*a)))) {
+		eng->st.episodes_refused++;
 		return NULL;
+	}
+	eng->n_active++;
 	a->ep.flow = f->key;
 	a->ep.kind = EPISODE_REPLACED;
 	a->flow = f;
@@ -309,6 +366,7 @@ static void cancel(struct episode_engine *eng, struct active *a)
 
 	list_unlink(&eng->open, a);
 	free(a);
+	eng->n_active--;
 	eng->st.cancelled++;
 	if (f) {
 		f->n_open--;
@@ -518,8 +576,11 @@ static void apply_policy(struct episode_engine *eng, const struct policy_event *
 		free(pin);
 	} else {
 		if (!pin) {
-			if (HASH_COUNT(eng->pins) >= POLICY_PINS_MAX || !(pin = calloc(1, sizeof(*pin))))
+			if (HASH_COUNT(eng->pins) >= POLICY_PINS_MAX ||
+			    !(pin = calloc(1, sizeof(*pin)))) {
+				eng->st.pins_refused++;
 				return;
+			}
 			pin->key.netns = e->netns;
 			pin->key.index = e->index;
 			HASH_ADD(hh, eng->pins, key, sizeof(pin->key), pin);
@@ -660,10 +721,29 @@ void episode_baseline(struct episode_engine *eng, const struct sa_event *sa)
 	f->sas[i].seen = true;
 }
 
+static __u32 item_netns(const struct item *it);
+static int item_cmp(const void *a, const void *b);
+static void apply(struct episode_engine *eng, const struct item *it);
+
 void episode_resync_begin(struct episode_engine *eng, __u32 netns)
 {
 	struct flow *f, *tmp;
+	size_t kept = 0;
 
+	/*
+	 * What waits in the reorder queue for this namespace happened before the dump that
+	 * follows: applied now (episodes still form), so that the dump has the last word. Left
+	 * in the queue, a storm's stale inserts would come back after the resync.
+	 */
+	if (eng->n_queue)
+		qsort(eng->queue, eng->n_queue, sizeof(*eng->queue), item_cmp);
+	for (size_t i = 0; i < eng->n_queue; i++) {
+		if (item_netns(&eng->queue[i]) == netns)
+			apply(eng, &eng->queue[i]);
+		else
+			eng->queue[kept++] = eng->queue[i];
+	}
+	eng->n_queue = kept;
 	HASH_ITER(hh, eng->flows, f, tmp) {
 		if (f->key.netns == netns)
 			for (int i = 0; i < f->n_sas; i++)
@@ -713,11 +793,12 @@ void episode_forget_netns(struct episode_engine *eng, __u32 netns)
 				continue;
 			list_unlink(l, a);
 			free(a);
+			eng->n_active--;
 		}
 	HASH_ITER(hh, eng->flows, f, ftmp) {
 		if (f->key.netns != netns)
 			continue;
-		eng->st.sas -= (__u64)f->n_sas;
+		tally(eng, f, -(long)f->n_sas);
 		eng->st.flows--;
 		HASH_DEL(eng->flows, f);
 		free(f);
@@ -824,6 +905,7 @@ static void expire_and_settle(struct episode_engine *eng, __u64 clock)
 		if (eng->done)
 			eng->done(eng->ctx, &a->ep);
 		free(a);
+		eng->n_active--;
 	}
 }
 
@@ -851,10 +933,8 @@ void episode_get_stats(const struct episode_engine *eng, struct episode_stats *s
 
 void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx)
 {
-	const struct flow *f, *tmp;
+	const struct sa_tally *t, *tmp;
 
-	HASH_ITER(hh, eng->flows, f, tmp) {
-		if (f->n_sas)
-			fn(ctx, f->key.netns, f->key.dir, (__u64)f->n_sas);
-	}
+	HASH_ITER(hh, eng->tallies, t, tmp)
+		fn(ctx, t->key.netns, t->key.dir, t->n);
 }

@@ -69,6 +69,11 @@ struct episode_stats {
 	__u64 duplicates;   /* inserts of a present SPI, deletes of an absent one */
 	__u64 cancelled;    /* insert-first episodes whose new SA went first */
 	__u64 queue_full;   /* input refused: the reorder queue was full */
+	/* limits reached: what did not fit was not followed */
+	__u64 flows_refused;    /* an SA of a new flow, beyond max_flows */
+	__u64 flow_sas_evicted; /* a flow's oldest SA forgotten: more than 8 at once */
+	__u64 pins_refused;     /* an outbound policy naming an SPI, beyond 4096 */
+	__u64 episodes_refused; /* an episode, beyond 65,536 open or settling */
 	__u64 flows, sas;   /* now */
 };
 
@@ -79,6 +84,12 @@ struct episode_engine;
 
 struct episode_engine *episode_engine_new(episode_fn done, void *ctx);
 void episode_engine_free(struct episode_engine *eng);
+/*
+ * Flows followed at most (one per namespace, addresses, reqid, mark, if_id and direction:
+ * about 350 bytes each); SAs of further flows are counted in flows_refused.
+ */
+#define EPISODE_MAX_FLOWS 262144
+void episode_set_max_flows(struct episode_engine *eng, __u32 max_flows);
 /* How long a deleted SA may wait for its successor; EPISODE_TIMEOUT_NS by default. */
 void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns);
 

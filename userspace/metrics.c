@@ -392,6 +392,11 @@ static void single_counter(FILE *out, const char *name, const char *help, __u64 
 	fprintf(out, "%s_total %llu\n", name, (unsigned long long)v);
 }
 
+bool metrics_wants_openmetrics(const char *accept)
+{
+	return strstr(accept, "application/openmetrics-text") != NULL;
+}
+
 int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FILE *out)
 {
 	char mode[32], src[32], note[256];
@@ -429,6 +434,17 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 		       "SA re-dumps after events were lost (netlink overrun, ring buffer full).", v->resyncs, om);
 	single_counter(out, "rekeygap_drop_map_overflow",
 		       "Drops not counted: the kernel's drop map was full.", v->drops_overflow, om);
+	header(out, "rekeygap_limit_reached", "counter",
+	       "What a table's cap kept out: SAs of new flows (flows), a flow's oldest SA "
+	       "(flow_sas), outbound policies naming an SPI (policy_pins), episodes (episodes).",
+	       om);
+	fprintf(out,
+		"rekeygap_limit_reached_total{limit=\"flows\"} %llu\n"
+		"rekeygap_limit_reached_total{limit=\"flow_sas\"} %llu\n"
+		"rekeygap_limit_reached_total{limit=\"policy_pins\"} %llu\n"
+		"rekeygap_limit_reached_total{limit=\"episodes\"} %llu\n",
+		(unsigned long long)v->flows_refused, (unsigned long long)v->flow_sas_evicted,
+		(unsigned long long)v->pins_refused, (unsigned long long)v->episodes_refused);
 	header(out, "rekeygap_build_info", "gauge", "rekeygap's version.", om);
 	fprintf(out, "rekeygap_build_info{version=\"%s\"} 1\n", REKEYGAP_VERSION);
 	header(out, "rekeygap_up", "gauge", "1 while rekeygap monitor runs.", om);

@@ -43,6 +43,8 @@ struct metrics_view {
 	__u64 netlink_overruns;   /* notifications lost (ENOBUFS) */
 	__u64 resyncs;            /* re-dumps after an overrun */
 	__u64 queue_full;         /* input the episode engine could not take */
+	/* limits reached (episode_stats): SAs, policies or episodes not followed */
+	__u64 flows_refused, flow_sas_evicted, pins_refused, episodes_refused;
 	/* SAs now, per namespace and direction: fn(ctx, netns, dir, n) for each */
 	void (*sas)(void *ctx, void (*fn)(void *fctx, const char *netns, const char *dir, __u64 n),
 		    void *fctx);
@@ -51,6 +53,9 @@ struct metrics_view {
 		    void *fctx);
 	void *ctx;
 };
+
+/* OpenMetrics if the scraper's Accept header asks for it (Prometheus does, ahead of text). */
+bool metrics_wants_openmetrics(const char *accept);
 
 /* The whole exposition into out. 0 or -errno (out of memory). */
 int metrics_render(struct metrics *m, const struct metrics_view *v, bool openmetrics, FILE *out);

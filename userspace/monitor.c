@@ -30,6 +30,12 @@
 
 #define DROP_SCAN_MS 50
 #define NETNS_RESCAN_MS 1000
+/*
+ * A drop key idle this long after the episode timeout is no episode's any more: it leaves
+ * the BPF drop map (DROP_KEYS_MAX keys; SPIs change with every rekey, so a monitor that
+ * never pruned would fill it) and drops_seen. Its counts are in the metrics already.
+ */
+#define DROP_KEY_IDLE_NS (2 * EPISODE_SETTLE_NS + EPISODE_REORDER_NS)
 
 /* What a drop key had at the last scan: the next delta starts there. */
 struct drop_seen {
@@ -58,6 +64,7 @@ struct monitor {
 	bool sa_from_netlink;
 	struct drop_seen *drops_seen;
 	__u64 last_scan_ns;
+	__u64 eng_timeout_ns;
 	__u64 resyncs;
 	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
 	struct monitor_options opt;
@@ -179,8 +186,7 @@ static void on_drop(void *ctx, const struct drop_key *k, const struct drop_value
 	__u64 delta, first;
 	char buf[16];
 
-	if (!netns_watched(mon, k->netns, NULL))
-		return;
+	/* kept for every namespace (BPF counts them all), so that prune_drop_keys sees it */
 	HASH_FIND(hh, mon->drops_seen, k, sizeof(*k), seen);
 	if (!seen) {
 		seen = calloc(1, sizeof(*seen));
@@ -198,11 +204,30 @@ static void on_drop(void *ctx, const struct drop_key *k, const struct drop_value
 	delta = v->count - seen->count;
 	seen->count = v->count;
 	seen->last_ts = v->last_ts_ns;
+	if (!netns_watched(mon, k->netns, NULL))
+		return;
 	metrics_drops(mon->metrics, netns_label(mon, k->netns, buf), k->cause, delta);
 	if (mon->opt.drops)
 		mon->opt.drops(mon->opt.ctx, k, delta, v->last_ts_ns);
 	episode_feed_drops(mon->eng, k, delta, first < v->last_ts_ns ? first : v->last_ts_ns,
 			   v->last_ts_ns);
+}
+
+/* Idle drop keys leave the map, their last counts taken on the way out. */
+static void prune_drop_keys(struct monitor *mon, __u64 now)
+{
+	__u64 idle = mon->eng_timeout_ns + DROP_KEY_IDLE_NS;
+	struct drop_seen *seen, *tmp;
+	struct drop_value v;
+
+	HASH_ITER(hh, mon->drops_seen, seen, tmp) {
+		if (seen->last_ts + idle > now)
+			continue;
+		if (!tracer_drop_take(&mon->tracer, &seen->key, &v))
+			on_drop(mon, &seen->key, &v); /* what came since the last scan */
+		HASH_DEL(mon->drops_seen, seen);
+		free(seen);
+	}
 }
 
 /* ---- the SAs there before us, and again after lost notifications ---- */
@@ -415,12 +440,6 @@ static const char index_page[] =
 	"<li><a href=\"episodes\">/episodes</a>: the last rekey episodes, JSON</li>\n"
 	"</ul>\n</body></html>\n";
 
-/* OpenMetrics if the scraper asks for it (Prometheus does, ahead of text/plain). */
-static bool wants_openmetrics(const char *accept)
-{
-	return strstr(accept, "application/openmetrics-text") != NULL;
-}
-
 static int serve(void *ctx, const char *path, const char *accept, struct http_reply *r)
 {
 	struct monitor *mon = ctx;
@@ -440,7 +459,7 @@ static int serve(void *ctx, const char *path, const char *accept, struct http_re
 	}
 	pthread_mutex_unlock(&mon->lock);
 	if (!strcmp(path, "/metrics")) {
-		bool om = wants_openmetrics(accept);
+		bool om = metrics_wants_openmetrics(accept);
 		struct metrics_view v = { .probe_mode = mon->probe_mode,
 					  .sa_source = mon->sa_from_netlink ? "netlink" : "bpf",
 					  .sas = view_sas,
@@ -455,6 +474,10 @@ static int serve(void *ctx, const char *path, const char *accept, struct http_re
 		v.netlink_overruns = mon->watch.overruns;
 		v.resyncs = mon->resyncs;
 		v.queue_full = st.queue_full;
+		v.flows_refused = st.flows_refused;
+		v.flow_sas_evicted = st.flow_sas_evicted;
+		v.pins_refused = st.pins_refused;
+		v.episodes_refused = st.episodes_refused;
 		/* read after the MIB series, which leave it */
 		v.mib_note = mon->mib_note;
 		ret = metrics_render(mon->metrics, &v, om, out);
@@ -537,6 +560,8 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 	for (int i = 0; i < XFRM_WATCH_NETNS_MAX; i++)
 		mon->handles[i].stat_fd = -1;
 	mon->eng = episode_engine_new(on_episode, mon);
+	if (mon->eng && opt->max_flows)
+		episode_set_max_flows(mon->eng, opt->max_flows);
 	mon->metrics = metrics_new(opt->max_series ? opt->max_series : MONITOR_MAX_SERIES);
 	xfrm_watch_init(&mon->watch, on_netlink, mon);
 	mon->watch.gone = on_netns_gone;
@@ -545,7 +570,8 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 		ret = -ENOMEM;
 		goto fail;
 	}
-	episode_set_timeout(mon->eng, opt->timeout_ns ? opt->timeout_ns : EPISODE_TIMEOUT_NS);
+	mon->eng_timeout_ns = opt->timeout_ns ? opt->timeout_ns : EPISODE_TIMEOUT_NS;
+	episode_set_timeout(mon->eng, mon->eng_timeout_ns);
 	for (int i = 0; i < opt->n_netns && !ret; i++)
 		ret = xfrm_watch_add(&mon->watch, opt->netns[i], err, errlen);
 	if (!opt->n_netns)
@@ -660,6 +686,7 @@ int monitor_step(struct monitor *mon, int timeout_ms)
 			mon->resyncs++;
 		}
 		tracer_drops_foreach(&mon->tracer, on_drop, mon);
+		prune_drop_keys(mon, now);
 		mon->last_scan_ns = now;
 		mon->next_scan = now + DROP_SCAN_MS * NSEC_PER_MSEC;
 	}

@@ -31,6 +31,7 @@ struct monitor_options {
 	const char *const *netns;   /* names or paths to watch; none: our own namespace */
 	int n_netns;
 	unsigned int max_series;    /* 0: MONITOR_MAX_SERIES */
+	__u32 max_flows;            /* 0: EPISODE_MAX_FLOWS */
 	__u64 timeout_ns;           /* 0: EPISODE_TIMEOUT_NS */
 	enum probe_mode probe;
 	bool probe_forced;

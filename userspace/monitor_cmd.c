@@ -28,8 +28,8 @@ static void on_signal(int sig)
 
 static const char monitor_usage[] =
 	"Usage: rekeygap monitor [--listen ADDR:PORT] [--netns NAME]... [--max-series N]\n"
-	"                        [--timeout DURATION] [--probe MODE] [--duration SEC]\n"
-	"                        [--user NAME]\n"
+	"                        [--max-flows N] [--timeout DURATION] [--probe MODE]\n"
+	"                        [--duration SEC] [--user NAME]\n"
 	"\n"
 	"Watch SA inserts, deletes and expiries and XFRM packet drops, join them into rekey\n"
 	"episodes (which SA replaced which, how long there was none: the gap, how long both:\n"
@@ -43,6 +43,10 @@ static const char monitor_usage[] =
 	"                          default: the namespace rekeygap runs in\n"
 	"  -m, --max-series N      keep at most N rekeygap_last_rekey_gap_seconds series (one\n"
 	"                          per flow), the least recently rekeyed evicted; default 1000\n"
+	"  -f, --max-flows N       follow the SAs of at most N flows (SAs that share addresses,\n"
+	"                          reqid, mark and direction; ~350 bytes each); SAs of more\n"
+	"                          are counted in rekeygap_limit_reached_total{limit=\"flows\"}\n"
+	"                          and not followed; default 262144\n"
 	"  -t, --timeout DURATION  a deleted SA not replaced within it is 'unreplaced';\n"
 	"                          default 10s\n"
 	"  -p, --probe MODE        fentry, kprobe or tracepoint; default: the best that works\n"
@@ -69,6 +73,7 @@ int cmd_monitor(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "max-series", required_argument, NULL, 'm' },
+		{ "max-flows", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "probe", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -87,7 +92,7 @@ int cmd_monitor(int argc, char **argv)
 	char err[256];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "l:n:m:t:p:d:u:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:n:m:f:t:p:d:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o.listen = optarg;
@@ -100,8 +105,14 @@ int cmd_monitor(int argc, char **argv)
 			names[o.n_netns++] = optarg;
 			break;
 		case 'm':
-			if (cli_parse_u32(optarg, 1, 1000000, &o.max_series)) {
-				cli_error("monitor: bad --max-series '%s' (1 to 1000000)", optarg);
+			if (cli_parse_u32(optarg, 1, 100000, &o.max_series)) {
+				cli_error("monitor: bad --max-series '%s' (1 to 100000)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (cli_parse_u32(optarg, 1, 10000000, &o.max_flows)) {
+				cli_error("monitor: bad --max-flows '%s' (1 to 10000000)", optarg);
 				return EXIT_USAGE;
 			}
 			break;

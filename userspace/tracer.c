@@ -229,6 +229,12 @@ void tracer_drops_foreach(struct tracer *t, tracer_drop_fn fn, void *ctx)
 	}
 }
 
+int tracer_drop_take(struct tracer *t, const struct drop_key *k, struct drop_value *v)
+{
+	return bpf_map__lookup_and_delete_elem(t->skel->maps.drops, k, sizeof(*k), v, sizeof(*v),
+					       0);
+}
+
 void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow,
 		     __u64 *larval)
 {

@@ -50,6 +50,12 @@ int tracer_poll(struct tracer *t, int timeout_ms);
 /* Every drop aggregate (cumulative since start). */
 void tracer_drops_foreach(struct tracer *t, tracer_drop_fn fn, void *ctx);
 
+/*
+ * Take a key out of the drop map (it has room for DROP_KEYS_MAX) with its final value, in
+ * one step: a drop counted after it starts a new key. 0 or -errno (-ENOENT: not there).
+ */
+int tracer_drop_take(struct tracer *t, const struct drop_key *k, struct drop_value *v);
+
 /* Counters of what was lost: ring buffer full, drop map full; larval states skipped. */
 void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow,
 		     __u64 *larval);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -100,6 +101,8 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 		ns->route = open_in(nsfd, NETLINK_ROUTE, &ret);
 	if (!ret && mnl_socket_bind(ns->route, 0, MNL_SOCKET_AUTOPID))
 		ret = -errno;
+	if (!ret && !(ns->addrs = calloc(1, sizeof(*ns->addrs))))
+		ret = -ENOMEM;
 	close(nsfd);
 	if (ret) {
 		snprintf(err, errlen, "XFRM netlink in '%s': %s%s", what, strerror(-ret),
@@ -108,6 +111,7 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 			mnl_socket_close(ns->xfrm);
 		if (ns->route)
 			mnl_socket_close(ns->route);
+		free(ns->addrs);
 		memset(ns, 0, sizeof(*ns));
 		return ret;
 	}
@@ -209,11 +213,12 @@ int xfrm_watch_read(struct xfrm_watch *w, int i)
 	return ret;
 }
 
-__u8 xfrm_watch_sa_dir(const struct xfrm_watch *w, const struct sa_event *e)
+__u8 xfrm_watch_sa_dir(struct xfrm_watch *w, const struct sa_event *e)
 {
 	for (int i = 0; i < w->n; i++)
 		if (w->ns[i].netns == e->netns)
-			return local_addr_sa_dir(w->ns[i].route, e->family, e->saddr, e->daddr);
+			return local_addr_sa_dir(w->ns[i].addrs, w->ns[i].route, e->family, e->saddr,
+						 e->daddr);
 	return SA_DIR_UNKNOWN;
 }
 
@@ -221,6 +226,7 @@ static void drop_ns(struct xfrm_watch *w, int i)
 {
 	mnl_socket_close(w->ns[i].xfrm);
 	mnl_socket_close(w->ns[i].route);
+	free(w->ns[i].addrs);
 	w->ns[i] = w->ns[--w->n];
 	memset(&w->ns[w->n], 0, sizeof(w->ns[w->n]));
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "local_addr.h"
 #include "xfrm_msg.h"
 
 #define XFRM_WATCH_NETNS_MAX 64
@@ -22,6 +23,7 @@ typedef void (*xfrm_watch_fn)(void *ctx, const struct xfrm_msg *m);
 struct xfrm_watch_ns {
 	struct mnl_socket *xfrm;  /* subscribed to the notifications */
 	struct mnl_socket *route; /* for local_addr: which SAs are inbound */
+	struct local_addrs *addrs; /* its addresses, read at most every 100 ms */
 	__u32 netns;
 	char name[64]; /* in /run/netns; empty for our own namespace or a path */
 };
@@ -70,7 +72,7 @@ void xfrm_watch_rescan(struct xfrm_watch *w);
 int xfrm_watch_read(struct xfrm_watch *w, int i);
 
 /* SA_DIR_* of an SA in a watched namespace from its local addresses; unknown elsewhere. */
-__u8 xfrm_watch_sa_dir(const struct xfrm_watch *w, const struct sa_event *e);
+__u8 xfrm_watch_sa_dir(struct xfrm_watch *w, const struct sa_event *e);
 
 void xfrm_watch_close(struct xfrm_watch *w);
 

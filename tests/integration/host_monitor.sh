@@ -31,6 +31,7 @@ refuse() {
 refuse "bad --listen" 2 "bad --listen 'nowhere'" --listen nowhere
 refuse "port 0" 2 "bad --listen" --listen 127.0.0.1:0
 refuse "bad --max-series" 2 "bad --max-series" --max-series 0
+refuse "bad --max-flows" 2 "bad --max-flows" --max-flows 0
 refuse "missing namespace" 1 "rkg-nowhere" --netns rkg-nowhere --listen "127.0.0.1:$PORT"
 
 bg "$REKEYGAP" monitor --listen "127.0.0.1:$PORT" --netns "$M" 2>"$WORK/mon.err"

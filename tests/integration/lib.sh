@@ -316,3 +316,35 @@ sa_settings() {
 	ip -n "$1" xfrm state | sed -e 's/spi 0x[0-9a-f]*/spi */' -e '/aead \|enc \|auth/d' \
 		-e '/anti-replay/d' | sort
 }
+
+# --- monitor scenarios: 'rekeygap monitor' on a port of its own, read with curl ---
+
+# monitor_start NS...: the monitor watching those namespaces; returns once it serves. MON is
+# its pid, MON_URL its address, its stderr in $WORK/mon.err. Extra options in MON_OPTS.
+monitor_start() {
+	local ns args=()
+	for ns in "$@"; do args+=(--netns "$ns"); done
+	MON_PORT=${MON_PORT:-$((20000 + $$ % 20000))}
+	MON_URL="http://127.0.0.1:$MON_PORT"
+	bg "$REKEYGAP" monitor --listen "127.0.0.1:$MON_PORT" "${args[@]}" ${MON_OPTS[@]+"${MON_OPTS[@]}"} \
+		2>"$WORK/mon.err"
+	MON=${BG_PIDS[-1]}
+	wait_for_line "$WORK/mon.err" serving 120 "$MON"
+}
+
+# metric SELECTOR: the sum of the samples whose line starts with SELECTOR (a metric name, or
+# a name and the start of its labels), from one scrape; 0 if none
+metric() {
+	curl -sS --max-time 10 "$MON_URL/metrics" |
+		awk -v sel="$1" 'index($0, sel) == 1 { s += $NF } END { printf "%d\n", s }'
+}
+
+# wait_metric SELECTOR VALUE SECONDS: until metric SELECTOR is VALUE, or fail
+wait_metric() {
+	local deadline=$((SECONDS + $3)) v
+	until v=$(metric "$1") && [ "$v" = "$2" ]; do
+		[ $SECONDS -lt $deadline ] || fail "$1: $v after $3 s, expected $2"
+		sleep 0.5
+	done
+	echo "ok: $1 = $2"
+}

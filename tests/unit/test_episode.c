@@ -458,6 +458,33 @@ static void test_resync(void **state)
 	assert_int_equal(out[0].overlap_ns, 50 * MS);
 }
 
+/*
+ * A storm, then a resync: inserts still in the reorder queue when the re-dump starts are
+ * older than it; they must not come back after it (found by the monitor_storm scenario).
+ */
+static void test_resync_after_queued(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	for (__u32 i = 0; i < 50; i++) { /* delivered, not applied yet; deletes lost */
+		struct sa_event e = sa(SA_EVENT_ADD, NS_A, 0x5000 + i, SA_DIR_OUT, 100 + i, 10);
+
+		episode_feed_sa(eng, &e);
+	}
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 10); /* another namespace: waits */
+	episode_resync_begin(eng, NS_A);
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT); /* the dump: the storm's SAs are gone */
+	episode_resync_end(eng, NS_A);
+	episode_advance(eng, 10 * MS + EPISODE_REORDER_NS, false);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.sas, 2); /* 0x1000 in A, 0x2000 in B */
+	assert_int_equal(st.flows, 2);
+	settle_all(eng, 10);
+	assert_int_equal(n_out, 0); /* and no phantom episode */
+}
+
 /* A namespace deleted: its flows, open episodes and queued input go; others stay. */
 static void test_forget_netns(void **state)
 {
@@ -525,6 +552,56 @@ static void test_sa_counts(void **state)
 	assert_string_equal(episode_kind_name(0), "?");
 }
 
+static void count_calls(void *ctx, __u32 netns, __u8 dir, __u64 n)
+{
+	__u64 *c = ctx;
+
+	(void)netns;
+	(void)dir;
+	c[0]++;
+	c[1] += n;
+}
+
+/*
+ * Caps: one sas gauge per namespace and direction however many flows (the scrape does not
+ * walk them), flows beyond the cap and a flow's SAs beyond 8 counted, not kept.
+ */
+static void test_limits(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+	__u64 c[2] = { 0 };
+
+	episode_set_max_flows(eng, 50);
+	for (__u32 i = 0; i < 60; i++) { /* 60 flows (reqids), one SA each, one direction */
+		struct sa_event e = sa(SA_EVENT_ADD, NS_A, 0x100 + i, SA_DIR_OUT, 100 + i, 0);
+
+		episode_baseline(eng, &e);
+	}
+	for (__u32 i = 0; i < 9; i++) /* 9 SAs in one flow: one too many */
+		baseline(eng, NS_B, 0x1000 + i, SA_DIR_IN);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.flows, 50);
+	assert_int_equal(st.flows_refused, 10 + 9); /* NS_B's flow too: 50 already */
+	assert_int_equal(st.flow_sas_evicted, 0);
+	assert_int_equal(st.sas, 50);
+	episode_sa_counts(eng, count_calls, c);
+	assert_int_equal(c[0], 1); /* one line for 50 flows */
+	assert_int_equal(c[1], 50);
+
+	episode_forget_netns(eng, NS_A);
+	for (__u32 i = 0; i < 9; i++)
+		baseline(eng, NS_B, 0x1000 + i, SA_DIR_IN);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(st.flow_sas_evicted, 1);
+	assert_int_equal(st.sas, 8);
+	c[0] = c[1] = 0;
+	episode_sa_counts(eng, count_calls, c);
+	assert_int_equal(c[0], 1); /* NS_A's tally went with it */
+	assert_int_equal(c[1], 8);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -536,6 +613,7 @@ int main(void)
 		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
+		T(test_limits),               T(test_resync_after_queued),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);
