@@ -54,9 +54,13 @@ struct {
 	__type(value, __u8);
 } audited_skbs SEC(".maps");
 
-/* kprobe mode: the state pointer from entry, for the kretprobe (key: tid | hook << 32) */
+/*
+ * kprobe mode: the state pointer from entry, for the kretprobe (key: tid | hook << 32). LRU:
+ * an entry whose kretprobe never ran (maxactive missed) must not hold its slot for ever; a
+ * kretprobe that finds none counts an event lost.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -262,8 +266,10 @@ static __always_inline void *take_arg(enum kprobe_hook hook)
 	__u64 *val = bpf_map_lookup_elem(&kprobe_args, &key);
 	void *arg;
 
-	if (!val)
+	if (!val) {
+		__sync_fetch_and_add(&events_lost, 1);
 		return NULL;
+	}
 	arg = (void *)*val;
 	bpf_map_delete_elem(&kprobe_args, &key);
 	return arg;
@@ -409,7 +415,7 @@ struct policy_insert_args {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* as kprobe_args */
 	__uint(max_entries, 1024);
 	__type(key, __u64); /* thread id */
 	__type(value, struct policy_insert_args);
@@ -431,8 +437,10 @@ int BPF_KRETPROBE(kretprobe_policy_insert, int ret)
 	__u64 tid = bpf_get_current_pid_tgid() & 0xffffffff;
 	struct policy_insert_args *args = bpf_map_lookup_elem(&policy_insert_args, &tid);
 
-	if (!args)
+	if (!args) {
+		__sync_fetch_and_add(&events_lost, 1);
 		return 0;
+	}
 	on_policy_insert(args->xp, args->excl, ret);
 	bpf_map_delete_elem(&policy_insert_args, &tid);
 	return 0;
@@ -604,8 +612,8 @@ struct sa_fail_counts {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* SAs that drop packets now, not every SA */
+	__uint(max_entries, 16384);
 	__type(key, __u64); /* struct xfrm_state * */
 	__type(value, struct sa_fail_counts);
 } sa_fail_seen SEC(".maps");

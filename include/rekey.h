@@ -76,9 +76,11 @@ int rekey_open(struct rekey **rk, const char *out_netns, const char *in_netns,
 
 /*
  * What rekey_open found besides the SA pair: SAs an interrupted make-before-break left
- * (killed between its steps), siblings of the pair that differ only in SPI and key. They
- * are kept until the drain (outbound) or grace (inbound) time after the next rekey_run, then
- * deleted, so that re-running a killed rekey completes it. "" if none; one line otherwise.
+ * (killed between its steps): siblings of the pair, differing only in SPI and key, whose
+ * SPIs that run wrote to its journal (/run/rekeygap/mbb-*, SPIs only) before touching
+ * anything. They are kept until the drain (outbound) or grace (inbound) time after the next
+ * rekey_run, then deleted, so that re-running a killed rekey completes it; SAs not in the
+ * journal are never taken for leftovers. "" if none; one line otherwise.
  */
 const char *rekey_note(const struct rekey *rk);
 

@@ -35,6 +35,7 @@ struct flow {
 	__u32 pinned_spi;     /* an outbound policy template names this SPI; 0: none */
 	__u64 pin_ts;         /* since when */
 	int n_open;           /* its episodes in progress (one per SA replaced) */
+	struct active *opened; /* those, newest first: an SA event looks at its flow's only */
 	UT_hash_handle hh;
 };
 
@@ -47,7 +48,8 @@ struct active {
 	struct flow *flow; /* while open; NULL once complete */
 	bool pinned;       /* a policy template names the flow's SPI: it moves the traffic */
 	__u64 t_start, t_end;
-	struct active *prev, *next;
+	struct active *prev, *next;           /* on the open or settling list */
+	struct active *flow_prev, *flow_next; /* on its flow's list, while open */
 };
 
 struct active_list {
@@ -326,8 +328,27 @@ static struct active *active_new(struct episode_engine *eng, struct flow *f, __u
 	a->t_start = t_start;
 	a->pinned = f->pinned_spi != 0;
 	list_push_head(&eng->open, a);
+	a->flow_next = f->opened;
+	if (f->opened)
+		f->opened->flow_prev = a;
+	f->opened = a;
 	f->n_open++;
 	return a;
+}
+
+/* No longer open: off its flow's list. */
+static void flow_unlink_active(struct active *a)
+{
+	struct flow *f = a->flow;
+
+	if (a->flow_prev)
+		a->flow_prev->flow_next = a->flow_next;
+	else
+		f->opened = a->flow_next;
+	if (a->flow_next)
+		a->flow_next->flow_prev = a->flow_prev;
+	a->flow_prev = a->flow_next = NULL;
+	f->n_open--;
 }
 
 /* The episode is over: it settles (late drops), then goes out. */
@@ -354,7 +375,7 @@ static void complete(struct episode_engine *eng, struct active *a, __u64 t_end)
 	if (a->flow) {
 		struct flow *f = a->flow;
 
-		f->n_open--;
+		flow_unlink_active(a);
 		a->flow = NULL;
 		flow_maybe_free(eng, f);
 	}
@@ -365,13 +386,13 @@ static void cancel(struct episode_engine *eng, struct active *a)
 	struct flow *f = a->flow;
 
 	list_unlink(&eng->open, a);
+	if (f)
+		flow_unlink_active(a);
 	free(a);
 	eng->n_active--;
 	eng->st.cancelled++;
-	if (f) {
-		f->n_open--;
+	if (f)
 		flow_maybe_free(eng, f);
-	}
 }
 
 /* Both sides known, and the policy's switch when it names the SPI: complete. */
@@ -384,10 +405,10 @@ static void maybe_complete(struct episode_engine *eng, struct active *a, __u64 t
 }
 
 /* The flow's episode in progress that waits for a successor (delete first), if any. */
-static struct active *waiting_successor(struct episode_engine *eng, const struct flow *f)
+static struct active *waiting_successor(const struct flow *f)
 {
-	for (struct active *a = eng->open.head; a; a = a->next)
-		if (a->flow == f && !a->ep.new_spi)
+	for (struct active *a = f->opened; a; a = a->flow_next)
+		if (!a->ep.new_spi)
 			return a;
 	return NULL;
 }
@@ -406,7 +427,7 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 		eng->st.duplicates++;
 		return;
 	}
-	a = waiting_successor(eng, f);
+	a = waiting_successor(f);
 	if (a) {
 		/* delete first: this is the successor (a new SPI or the same one again) */
 		a->ep.new_spi = e->spi;
@@ -469,9 +490,9 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 		return;
 	}
 	gone = flow_remove_sa(eng, f, i);
-	for (a = eng->open.head; a; a = next) {
-		next = a->next;
-		if (a->flow != f || !a->ep.new_spi || a->ep.t_delete_old)
+	for (a = f->opened; a; a = next) {
+		next = a->flow_next;
+		if (!a->ep.new_spi || a->ep.t_delete_old)
 			continue;
 		if (gone.spi == a->ep.old_spi) {
 			a->ep.t_delete_old = e->ts_ns;
@@ -596,9 +617,9 @@ static void apply_policy(struct episode_engine *eng, const struct policy_event *
 			continue;
 		f->pinned_spi = spi;
 		f->pin_ts = e->ts_ns;
-		for (struct active *a = eng->open.head, *next; spi && a; a = next) {
-			next = a->next;
-			if (a->flow == f && a->ep.new_spi == spi && !a->ep.t_switch) {
+		for (struct active *a = f->opened, *next; spi && a; a = next) {
+			next = a->flow_next;
+			if (a->ep.new_spi == spi && !a->ep.t_switch) {
 				a->pinned = true;
 				a->ep.t_switch = e->ts_ns;
 				maybe_complete(eng, a, e->ts_ns);

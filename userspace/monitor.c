@@ -67,6 +67,7 @@ struct monitor {
 	__u64 eng_timeout_ns;
 	__u64 resyncs;
 	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
+	__u64 queue_lost; /* the same for events the episode engine's queue refused */
 	struct monitor_options opt;
 	struct http_server *http;
 	bool tracer_up;
@@ -594,6 +595,9 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 	if (ret)
 		goto fail;
 	mon->tracer_up = true;
+	/* the kernel's symbols served to find the drop sites; the monitor exports no drop
+	 * location, so its megabytes go now */
+	ksyms_free(&mon->tracer.ksyms);
 	mon->probe_mode = probe_mode_name(mon->tracer.mode);
 	mon->sa_from_netlink = mon->tracer.mode == PROBE_TRACEPOINT;
 	/* the baseline: after the probes are on, so that nothing falls between */
@@ -673,13 +677,18 @@ int monitor_step(struct monitor *mon, int timeout_ms)
 	}
 	if (now >= mon->next_scan) {
 		__u64 lost, overflow, larval;
+		struct episode_stats st;
 
-		/* SA events lost in the ring buffer: what is there now is the truth */
+		/* SA events lost in the ring buffer or refused by a full reorder queue: what is
+		 * there now is the truth */
 		tracer_counters(&mon->tracer, &lost, &overflow, &larval);
-		if (lost != mon->ring_lost && !mon->sa_from_netlink) {
+		episode_get_stats(mon->eng, &st);
+		if ((lost != mon->ring_lost && !mon->sa_from_netlink) ||
+		    st.queue_full != mon->queue_lost) {
 			char err[256];
 
 			mon->ring_lost = lost;
+			mon->queue_lost = st.queue_full;
 			for (int i = 0; i < mon->watch.n; i++)
 				if (dump_netns(mon, i, true, err, sizeof(err)))
 					cli_error("monitor: resync: %s", err);

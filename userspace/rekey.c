@@ -7,10 +7,12 @@
 #include "rekey.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,8 +34,26 @@ struct pending_delete {
 	struct xfrm_sa sa;
 };
 
+/*
+ * The journal: before a make-before-break changes anything, the SPIs it may leave behind if
+ * killed (the pair's, the new one, those waiting for deletion) go to a small file in
+ * REKEY_RUN_DIR named after the namespaces and addresses. A later rekey_open adopts only
+ * SAs named there: a second SA someone else made (an IKE daemon's own rekey) is left alone.
+ * One pwrite per rekey, no key, removed when nothing is left to delete.
+ */
+#define REKEY_RUN_DIR "/run/rekeygap"
+#define JOURNAL_SPIS (2 * PENDING_MAX + 2 * SPI_TRIES + 2)
+#define JOURNAL_MAGIC "rkgjrnl1"
+
+struct journal_record {
+	char magic[8];
+	__u32 n;
+	__be32 spi[JOURNAL_SPIS];
+};
+
 struct rekey_side {
 	bool present;
+	__u32 inum; /* its namespace */
 	char name[64]; /* for messages */
 	struct xfrm_client c;
 	struct xfrm_sa sa; /* the current SA, keys included */
@@ -51,6 +71,10 @@ struct rekey {
 	struct rekey_side out, in;
 	struct xfrm_batch batch;
 	char note[256]; /* leftovers of an interrupted rekey, or "" */
+	int journal_fd;     /* -1: not written yet */
+	bool journal_ours;  /* written or adopted from: removed once nothing is left */
+	char journal_path[160];
+	struct journal_record journal; /* as read at open, then as last written */
 };
 
 static const char *const strategy_names[] = {
@@ -132,11 +156,10 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
 	struct sa_search s = { .t = t };
 	int nsfd = -1, ret;
-	__u32 inum;
 
 	snprintf(side->name, sizeof(side->name), "%s", netns ? netns : "this namespace");
 	if (netns) {
-		ret = netns_open(netns, &nsfd, &inum);
+		ret = netns_open(netns, &nsfd, &side->inum);
 		if (ret == -ENOENT) {
 			snprintf(err, errlen, "no network namespace '%s'", netns);
 			return ret;
@@ -146,6 +169,11 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 				 strerror(-ret), PRIVILEGE_HINT(ret));
 			return ret;
 		}
+	}
+	if (!netns) {
+		struct stat st;
+
+		side->inum = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
 	}
 	ret = xfrm_client_open(&side->c, nsfd);
 	if (nsfd >= 0)
@@ -184,6 +212,82 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	}
 	side->present = true;
 	return 0;
+}
+
+/* Open (or make) the journal of this pair and read what a killed run left in it. */
+static void journal_open(struct rekey *rk)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct journal_record j;
+
+	int fd;
+
+	addr_format(rk->target.family, &rk->target.saddr, src, sizeof(src));
+	addr_format(rk->target.family, &rk->target.daddr, dst, sizeof(dst));
+	snprintf(rk->journal_path, sizeof(rk->journal_path), REKEY_RUN_DIR "/mbb-%u-%u-%s-%s",
+		 rk->out.inum, rk->in.inum, src, dst);
+	fd = open(rk->journal_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 && pread(fd, &j, sizeof(j), 0) == sizeof(j) &&
+	    !memcmp(j.magic, JOURNAL_MAGIC, sizeof(j.magic)) && j.n <= JOURNAL_SPIS)
+		rk->journal = j;
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool journal_has(const struct rekey *rk, __be32 spi)
+{
+	for (__u32 i = 0; i < rk->journal.n; i++)
+		if (rk->journal.spi[i] == spi)
+			return true;
+	return false;
+}
+
+static void journal_add(struct rekey *rk, __be32 spi)
+{
+	if (spi && !journal_has(rk, spi) && rk->journal.n < JOURNAL_SPIS)
+		rk->journal.spi[rk->journal.n++] = spi;
+}
+
+/* Before a make-before-break: every SPI it may leave (spis: the new ones it may try). */
+static void journal_write(struct rekey *rk, const __be32 *spis, int n_spis)
+{
+	struct rekey_side *sides_[] = { &rk->out, &rk->in };
+
+	if (rk->journal_fd < 0) { /* the first make-before-break of this run */
+		if (mkdir(REKEY_RUN_DIR, 0700) && errno != EEXIST)
+			return; /* no journal: a killed run's leftovers will need --spi */
+		rk->journal_fd = open(rk->journal_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				      0600);
+		if (rk->journal_fd < 0)
+			return;
+	}
+	rk->journal_ours = true;
+	memcpy(rk->journal.magic, JOURNAL_MAGIC, sizeof(rk->journal.magic));
+	rk->journal.n = 0;
+	for (int k = 0; k < 2; k++) {
+		struct rekey_side *side = sides_[k];
+
+		if (!side->present)
+			continue;
+		journal_add(rk, side->sa.info.id.spi);
+		for (int i = 0; i < side->n_pending; i++)
+			journal_add(rk, side->pending[i].sa.info.id.spi);
+	}
+	for (int i = 0; i < n_spis; i++)
+		journal_add(rk, spis[i]);
+	/* (through a byte pointer: gcc 12 takes &rk->journal for its first member's size) */
+	if (pwrite(rk->journal_fd, (const char *)rk + offsetof(struct rekey, journal),
+		   sizeof(rk->journal), 0) != sizeof(rk->journal))
+		rk->journal.n = 0; /* a full /run: recovery will ask for --spi */
+}
+
+/* Nothing left to delete: no journal. */
+static void journal_close(struct rekey *rk)
+{
+	if (rk->journal_fd >= 0)
+		close(rk->journal_fd);
+	if (rk->journal_ours && !rk->out.n_pending && !rk->in.n_pending)
+		unlink(rk->journal_path);
 }
 
 static const struct xfrm_sa *candidate(const struct rekey_side *side, __be32 spi)
@@ -236,7 +340,8 @@ static int adopt_leftovers(struct rekey *rk, struct rekey_side *side, __be32 spi
 		return -EEXIST;
 	}
 	for (int i = 0; i < side->n_cand; i++)
-		if (&side->cand[i] != live && !xfrm_sa_siblings(live, &side->cand[i])) {
+		if (&side->cand[i] != live && (!journal_has(rk, side->cand[i].info.id.spi) ||
+					       !xfrm_sa_siblings(live, &side->cand[i]))) {
 			several_sas(side, &rk->target, err, errlen);
 			return -EEXIST;
 		}
@@ -245,6 +350,7 @@ static int adopt_leftovers(struct rekey *rk, struct rekey_side *side, __be32 spi
 
 		if (&side->cand[i] == live)
 			continue;
+		rk->journal_ours = true;
 		side->pending[side->n_pending].due_ns = 0; /* set by the next rekey */
 		side->pending[side->n_pending++].sa = side->cand[i];
 		snprintf(rk->note + used, sizeof(rk->note) - used, "%sspi %s in %s",
@@ -275,11 +381,14 @@ int rekey_open(struct rekey **rkp, const char *out_netns, const char *in_netns,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	rk->journal_fd = -1;
 	rk->target = *target;
 	if (out_netns || !in_netns)
 		ret = open_side(&rk->out, out_netns, target, err, errlen);
 	if (!ret && in_netns)
 		ret = open_side(&rk->in, in_netns, target, err, errlen);
+	if (!ret)
+		journal_open(rk);
 	spi = ret ? 0 : live_spi(rk);
 	if (!ret && !spi && rk->out.present && rk->in.present) {
 		snprintf(err, errlen, "the SAs do not pair up: spi %s in %s, %s in %s",
@@ -550,6 +659,13 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 
 	if (!in_new || !out_new)
 		goto out;
+	{
+		__be32 tried[SPI_TRIES + 1];
+
+		memcpy(tried, spis, sizeof(tried[0]) * SPI_TRIES);
+		tried[SPI_TRIES] = opt->new_spi;
+		journal_write(rk, tried, SPI_TRIES + 1);
+	}
 	for (int tries = 0; tries < SPI_TRIES; tries++) {
 		spi = !tries && opt->new_spi ? opt->new_spi : spis[tries];
 		if (in) {
@@ -827,5 +943,6 @@ void rekey_close(struct rekey *rk)
 	if (rk->out.c.nl)
 		xfrm_client_close(&rk->out.c);
 	xfrm_batch_wipe(&rk->batch);
+	journal_close(rk);
 	free(rk);
 }
