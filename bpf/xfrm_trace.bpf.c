@@ -155,13 +155,6 @@ int BPF_PROG(fexit_state_update, struct xfrm_state *x, int ret)
 	return 0;
 }
 
-SEC("fentry/__xfrm_state_delete")
-int BPF_PROG(fentry_state_delete, struct xfrm_state *x)
-{
-	on_state_delete(x);
-	return 0;
-}
-
 /*
  * Expiry. The lifetime timer (xfrm_timer_handler) calls km_state_expired, but both live in
  * xfrm_state.c and the compiler inlines it there, so a probe on km_state_expired sees only
@@ -173,6 +166,9 @@ int BPF_PROG(fentry_state_delete, struct xfrm_state *x)
 struct timer_run {
 	struct xfrm_state *x; /* the SA whose timer runs on this CPU; NULL outside */
 	__u8 km_state;        /* before the run */
+	/* the timer itself deleted it: a DELSA on another CPU can make it DEAD meanwhile
+	 * (the timer then waits on x->lock), and that is no expiry */
+	bool deleted;
 };
 
 struct {
@@ -197,6 +193,17 @@ static __always_inline void on_timer_enter(struct hrtimer *timer)
 		return;
 	run->x = x;
 	run->km_state = BPF_CORE_READ(x, km.state);
+	run->deleted = false;
+}
+
+/* __xfrm_state_delete of the SA whose timer runs on this CPU: called by that timer */
+static __always_inline void timer_note_delete(struct xfrm_state *x)
+{
+	__u32 zero = 0;
+	struct timer_run *run = bpf_map_lookup_elem(&timer_runs, &zero);
+
+	if (run && run->x == x)
+		run->deleted = true;
 }
 
 /* hrtimer callbacks run to completion on one CPU: the per-CPU slot is this run's */
@@ -212,7 +219,7 @@ static __always_inline void on_timer_exit(void)
 	x = run->x;
 	run->x = NULL;
 	km_state = BPF_CORE_READ(x, km.state);
-	if (run->km_state != XFRM_KM_DEAD && km_state == XFRM_KM_DEAD)
+	if (run->deleted && run->km_state != XFRM_KM_DEAD && km_state == XFRM_KM_DEAD)
 		emit_sa(x, SA_EVENT_EXPIRE, 1);
 	else if (km_state != XFRM_KM_DEAD && BPF_CORE_READ(x, km.dying))
 		emit_sa(x, SA_EVENT_EXPIRE, 0);
@@ -227,6 +234,14 @@ static __always_inline void on_state_expired(struct xfrm_state *x, int hard)
 	if (run && run->x == x)
 		return;
 	emit_sa(x, SA_EVENT_EXPIRE, hard != 0);
+}
+
+SEC("fentry/__xfrm_state_delete")
+int BPF_PROG(fentry_state_delete, struct xfrm_state *x)
+{
+	on_state_delete(x);
+	timer_note_delete(x);
+	return 0;
 }
 
 SEC("fentry/km_state_expired")
@@ -313,6 +328,7 @@ SEC("kprobe/__xfrm_state_delete")
 int BPF_KPROBE(kprobe_state_delete, struct xfrm_state *x)
 {
 	on_state_delete(x);
+	timer_note_delete(x);
 	return 0;
 }
 

@@ -504,6 +504,13 @@ static const char lab_usage[] =
 	"  rekeygap lab\n"
 	"  rekeygap lab --rekeys 50 --strategies make-before-break --report /tmp/lab\n";
 
+/* How long the traffic runs: long enough for every phase, twice over. */
+static double lab_seconds(const struct lab *lab)
+{
+	return (double)lab->n_phases * ((double)lab->rekeys * (double)lab->interval_ns / 1e9 + 3.0) *
+	       2 + 10;
+}
+
 static int parse_strategies(char *list, struct lab *lab)
 {
 	char *save = NULL;
@@ -638,6 +645,13 @@ int cmd_lab(int argc, char **argv)
 		cli_error("lab: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* every datagram's send time and arrival are kept (9 bytes each way): bounded */
+	if (lab_seconds(&lab) * lab.rate > LAB_DATAGRAMS_MAX) {
+		cli_error("lab: --rekeys x --interval x --rate make %.0f datagrams each way; at most "
+			  "%u: fewer rekeys, a shorter interval or a lower rate",
+			  lab_seconds(&lab) * lab.rate, LAB_DATAGRAMS_MAX);
+		return EXIT_USAGE;
+	}
 	if (report && mkdir(report, 0755) && errno != EEXIST) {
 		cli_error("lab: cannot create --report %s: %s", report, strerror(errno));
 		return 1;
@@ -673,9 +687,7 @@ int cmd_lab(int argc, char **argv)
 	}
 	lab.probe_mode = monitor_probe_mode(r.mon);
 
-	/* the traffic: long enough for every phase, twice over */
-	seconds = (double)lab.n_phases *
-		  ((double)lab.rekeys * (double)lab.interval_ns / 1e9 + 3.0) * 2 + 10;
+	seconds = lab_seconds(&lab);
 	for (int i = 0; i < 2; i++) {
 		struct traffic_flow *f = &lab.flow[i];
 

@@ -16,6 +16,7 @@
 #include "traffic.h"
 
 #define LAB_MAX_PHASES 3
+#define LAB_DATAGRAMS_MAX 20000000u /* per direction: ~180 MB of send times and arrivals */
 
 /* An SA event as the lab keeps it, for the timelines. */
 struct lab_sa_event {

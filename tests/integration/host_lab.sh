@@ -19,7 +19,8 @@ grep -q "make demo" "$WORK/err" || fail "the error does not point to 'make demo'
 check_eq "lab namespaces made" "$(ip netns list | grep -c '^rkg-lab-' || true)" 0
 
 for bad in "--rekeys 0" "--strategies delete-add,bogus" "--strategies update,update" \
-	"--interval 1ms" "--rate 0" "--aead des" "--progress loud"; do
+	"--interval 1ms" "--rate 0" "--aead des" "--progress loud" \
+	"--rekeys 10000 --interval 60s --rate 100000"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$REKEYGAP" lab $bad >/dev/null 2>"$WORK/err" || rc=$?

@@ -343,7 +343,11 @@ metric() {
 wait_metric() {
 	local deadline=$((SECONDS + $3)) v
 	until v=$(metric "$1") && [ "$v" = "$2" ]; do
-		[ $SECONDS -lt $deadline ] || fail "$1: $v after $3 s, expected $2"
+		if [ $SECONDS -ge $deadline ]; then
+			curl -sS "$MON_URL/metrics" | grep "^${1%%\{*}" || true
+			curl -sS "$MON_URL/episodes" | jq -c '.[-6:][]' 2>/dev/null || true
+			fail "$1: $v after $3 s, expected $2"
+		fi
 		sleep 0.5
 	done
 	echo "ok: $1 = $2"
