@@ -65,6 +65,7 @@ struct monitor {
 	struct drop_seen *drops_seen;
 	__u64 last_scan_ns;
 	__u64 eng_timeout_ns;
+	bool drop_take_failed; /* idle drop keys stay in the map (counted if it fills) */
 	__u64 resyncs;
 	__u64 ring_lost; /* BPF ring buffer losses already answered by a re-dump */
 	__u64 queue_lost; /* the same for events the episode engine's queue refused */
@@ -221,11 +222,22 @@ static void prune_drop_keys(struct monitor *mon, __u64 now)
 	struct drop_seen *seen, *tmp;
 	struct drop_value v;
 
+	if (mon->drop_take_failed)
+		return;
 	HASH_ITER(hh, mon->drops_seen, seen, tmp) {
+		int ret;
+
 		if (seen->last_ts + idle > now)
 			continue;
-		if (!tracer_drop_take(&mon->tracer, &seen->key, &v))
+		ret = tracer_drop_take(&mon->tracer, &seen->key, &v);
+		if (!ret) {
 			on_drop(mon, &seen->key, &v); /* what came since the last scan */
+		} else if (ret != -ENOENT) {
+			/* still in the map, so still seen (forgotten, it would count twice); a
+			 * kernel before 5.14 cannot take from a hash map: no pruning then */
+			mon->drop_take_failed = true;
+			return;
+		}
 		HASH_DEL(mon->drops_seen, seen);
 		free(seen);
 	}
