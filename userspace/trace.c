@@ -129,6 +129,18 @@ static void on_netlink(void *ctx, const struct xfrm_msg *m)
 	}
 }
 
+/* Following every namespace, more than we can watch: said once, on stderr. */
+static void warn_over_cap(const struct xfrm_watch *w)
+{
+	static bool warned;
+
+	if (w->over_cap && !warned) {
+		cli_error("trace: more than %d namespaces: %d not watched (choose with --netns)",
+			  XFRM_WATCH_NETNS_MAX, w->over_cap);
+		warned = true;
+	}
+}
+
 static int cmp_seen(const void *a, const void *b)
 {
 	return memcmp(&((const struct drop_seen *)a)->key, &((const struct drop_seen *)b)->key,
@@ -296,6 +308,7 @@ int cmd_trace(int argc, char **argv)
 		tracer_close(&t);
 		return 1;
 	}
+	warn_over_cap(&s.watch);
 	s.out.ksyms = &t.ksyms;
 	s.out.reasons = &t.reasons;
 	signal(SIGINT, on_signal);
@@ -336,6 +349,7 @@ int cmd_trace(int argc, char **argv)
 		}
 		if (fds[1].revents || now >= next_rescan) {
 			xfrm_watch_rescan(&s.watch);
+			warn_over_cap(&s.watch);
 			next_rescan = now + NETNS_RESCAN_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_scan) {

@@ -130,6 +130,11 @@ static int add_named(void *ctx, const char *name)
 	struct add_named *a = ctx;
 	int ret = xfrm_watch_add(a->w, name, a->err, a->errlen);
 
+	/* more than we can watch: counted, the others still added */
+	if (ret == -E2BIG) {
+		a->w->over_cap++;
+		return 0;
+	}
 	/* a namespace deleted since we listed it is not an error */
 	return ret == -ENOENT ? 0 : ret;
 }
@@ -139,6 +144,7 @@ int xfrm_watch_add_all(struct xfrm_watch *w, char *err, size_t errlen)
 	struct add_named a = { w, err, errlen };
 	int ret = xfrm_watch_add(w, NULL, err, errlen);
 
+	w->over_cap = 0;
 	if (!ret)
 		ret = netns_foreach_named(add_named, &a);
 	if (ret > 0)
@@ -273,8 +279,10 @@ void xfrm_watch_rescan(struct xfrm_watch *w)
 		}
 	}
 	/* a name just created may not be mounted yet (setns fails): the next rescan adds it */
-	if (w->all)
+	if (w->all) {
+		w->over_cap = 0;
 		netns_foreach_named(add_named, &(struct add_named){ w, err, sizeof(err) });
+	}
 }
 
 void xfrm_watch_close(struct xfrm_watch *w)

@@ -35,6 +35,7 @@ struct xfrm_watch {
 	void *ctx;
 	__u64 overruns; /* ENOBUFS: the socket buffer overflowed, notifications were lost */
 	__u64 bad_msgs; /* malformed messages skipped */
+	int over_cap;   /* following all: named namespaces not watched (XFRM_WATCH_NETNS_MAX) */
 	int inotify_fd; /* on /run/netns, see xfrm_watch_follow; -1 if not following */
 	/* a watched namespace let go by xfrm_watch_rescan (deleted): called before it goes */
 	void (*gone)(void *ctx, __u32 netns, const char *name);

@@ -72,3 +72,14 @@ wait_for_line "$trace" '"event":"policy_add"' 10 "$TRACER"
 trace_stop "$trace"
 check_eq "policy_add in a namespace created after the start" \
 	"$(events "$trace" ".event==\"policy_add\" and .netns==$(ns_inode "$L") and .src==\"10.3.0.0/24\"")" 1
+
+# more namespaces than it can watch (64, ours included): it says so once, watches the
+# first 64 and still runs
+for i in $(seq 1 70); do ip netns add "$NS_PREFIX-many$i"; done
+rc=0
+"$REKEYGAP" trace --duration 2 >/dev/null 2>"$WORK/err" || rc=$?
+cat "$WORK/err"
+check_eq "70 namespaces more: exit status" "$rc" 0
+check_eq "70 namespaces more: notice lines" "$(grep -c 'namespaces not watched\|not watched (choose with --netns)' "$WORK/err")" 1
+grep -q "more than 64 namespaces: [0-9]* not watched" "$WORK/err" || fail "the notice does not say how many"
+for i in $(seq 1 70); do ip netns del "$NS_PREFIX-many$i"; done
