@@ -428,7 +428,7 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 	fprintf(out, "rekeygap_probe_info{mode=\"%s\",sa_source=\"%s\",mib_note=\"%s\"} 1\n", mode,
 		src, note);
 	single_counter(out, "rekeygap_events_lost",
-		       "SA events lost: BPF ring buffer full, netlink overruns, queue full.",
+		       "SA events lost: BPF ring buffer full, netlink overruns or malformed notifications, queue full.",
 		       v->events_lost + v->netlink_overruns + v->queue_full, om);
 	single_counter(out, "rekeygap_resyncs",
 		       "SA re-dumps after events were lost (netlink overrun, ring buffer full).", v->resyncs, om);

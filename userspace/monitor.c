@@ -484,7 +484,8 @@ static int serve(void *ctx, const char *path, const char *accept, struct http_re
 		pthread_mutex_lock(&mon->lock);
 		tracer_counters(&mon->tracer, &v.events_lost, &v.drops_overflow, &larval);
 		episode_get_stats(mon->eng, &st);
-		v.netlink_overruns = mon->watch.overruns;
+		/* a malformed notification is an event lost too */
+		v.netlink_overruns = mon->watch.overruns + mon->watch.bad_msgs;
 		v.resyncs = mon->resyncs;
 		v.queue_full = st.queue_full;
 		v.flows_refused = st.flows_refused;
