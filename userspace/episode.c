@@ -84,24 +84,13 @@ struct item {
 	};
 };
 
-/* SAs per (namespace, direction), kept as they change: a scrape costs no walk of the flows */
-struct sa_tally {
-	struct {
-		__u32 netns;
-		__u8 dir;
-		__u8 pad[3];
-	} key;
-	__u64 n;
-	UT_hash_handle hh;
-};
-
 struct episode_engine {
 	episode_fn done;
 	void *ctx;
 	__u64 timeout_ns;
 	__u32 max_flows;
 	struct flow *flows;
-	struct sa_tally *tallies;
+	episode_sa_change_fn sa_change;
 	size_t n_active; /* open and settling */
 	struct policy_pin *pins;
 	struct active_list open, settling;
@@ -150,17 +139,12 @@ void episode_engine_free(struct episode_engine *eng)
 {
 	struct flow *f, *ftmp;
 	struct policy_pin *p, *ptmp;
-	struct sa_tally *t, *ttmp;
 
 	if (!eng)
 		return;
 	HASH_ITER(hh, eng->flows, f, ftmp) {
 		HASH_DEL(eng->flows, f);
 		free(f);
-	}
-	HASH_ITER(hh, eng->tallies, t, ttmp) {
-		HASH_DEL(eng->tallies, t);
-		free(t);
 	}
 	HASH_ITER(hh, eng->pins, p, ptmp) {
 		HASH_DEL(eng->pins, p);
@@ -231,26 +215,12 @@ static int flow_find_sa(const struct flow *f, __u32 spi)
 	return -1;
 }
 
-/* The SA count of the flow's namespace and direction changes by delta. */
-static void tally(struct episode_engine *eng, const struct flow *f, long delta)
+/* The SAs of the flow's namespace and direction change by delta: said to the gauge. */
+static void tally(struct episode_engine *eng, const struct flow *f, int delta)
 {
-	struct sa_tally *t, k = { .key = { .netns = f->key.netns, .dir = f->key.dir } };
-
-	eng->st.sas += (__u64)delta;
-	HASH_FIND(hh, eng->tallies, &k.key, sizeof(k.key), t);
-	if (!t) {
-		/* one per namespace and direction: the namespaces are capped by the watch */
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return;
-		t->key = k.key;
-		HASH_ADD(hh, eng->tallies, key, sizeof(t->key), t);
-	}
-	t->n += (__u64)delta;
-	if (!t->n) {
-		HASH_DEL(eng->tallies, t);
-		free(t);
-	}
+	eng->st.sas += (__u64)(long)delta;
+	if (eng->sa_change)
+		eng->sa_change(eng->ctx, f->key.netns, f->key.dir, delta);
 }
 
 static void flow_add_sa(struct episode_engine *eng, struct flow *f, __u32 spi, __u64 ts)
@@ -819,7 +789,7 @@ void episode_forget_netns(struct episode_engine *eng, __u32 netns)
 	HASH_ITER(hh, eng->flows, f, ftmp) {
 		if (f->key.netns != netns)
 			continue;
-		tally(eng, f, -(long)f->n_sas);
+		tally(eng, f, -f->n_sas);
 		eng->st.flows--;
 		HASH_DEL(eng->flows, f);
 		free(f);
@@ -952,10 +922,7 @@ void episode_get_stats(const struct episode_engine *eng, struct episode_stats *s
 	*st = eng->st;
 }
 
-void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx)
+void episode_on_sa_change(struct episode_engine *eng, episode_sa_change_fn fn)
 {
-	const struct sa_tally *t, *tmp;
-
-	HASH_ITER(hh, eng->tallies, t, tmp)
-		fn(ctx, t->key.netns, t->key.dir, t->n);
+	eng->sa_change = fn;
 }

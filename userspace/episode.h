@@ -120,9 +120,13 @@ void episode_feed_drops(struct episode_engine *eng, const struct drop_key *k, __
 void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush);
 
 void episode_get_stats(const struct episode_engine *eng, struct episode_stats *st);
-/* Live SAs of a namespace by direction (SA_DIR_*), for the sas gauge. */
-typedef void (*episode_sa_count_fn)(void *ctx, __u32 netns, __u8 dir, __u64 n);
-void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx);
+/*
+ * The SAs followed in a namespace and direction (SA_DIR_*) changed by delta (+1 or -1),
+ * as events, re-dumps and forgotten namespaces are applied: for a gauge of SAs present.
+ * Called with the engine's ctx.
+ */
+typedef void (*episode_sa_change_fn)(void *ctx, __u32 netns, __u8 dir, int delta);
+void episode_on_sa_change(struct episode_engine *eng, episode_sa_change_fn fn);
 
 const char *episode_kind_name(enum episode_kind k);
 

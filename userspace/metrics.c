@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,6 @@
 #include "addr.h"
 #include "trace_output.h"
 
-#define EPISODES_KEPT 100
-#define LABELS_MAX 320
 
 /* Histogram buckets, seconds: 10 us to 60 s, 1-2.5-5 steps at the short end. */
 static const double buckets[] = { 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
@@ -27,11 +24,24 @@ enum family { F_REKEYS, F_DROPPED, F_XFRM_DROPS, F_SA_EVENTS, F_LAST_GAP, F_MAX 
 enum hist { H_GAP, H_OVERLAP, H_OUTAGE, H_MAX };
 #define N_DIRS 3 /* SA_DIR_UNKNOWN, SA_DIR_IN, SA_DIR_OUT */
 
+/*
+ * A series is its family and its label values, as values: formatted (and escaped) only
+ * when rendered. Which fields a family uses: see render_labels.
+ */
+struct series_key {
+	__u8 family;       /* enum family */
+	__u8 dir;          /* SA_DIR_* */
+	__u8 what;         /* the episode kind, drop cause or SA event, by family */
+	__u8 addr_family;  /* of saddr and daddr */
+	__u8 proto;
+	__u8 pad[3];
+	__u32 reqid;
+	__u32 saddr[4], daddr[4];
+	char netns[METRICS_NETNS_LEN];
+};
+
 struct series {
-	struct {
-		__u8 family;
-		char labels[LABELS_MAX]; /* name="value",... escaped */
-	} key;
+	struct series_key key;
 	__u64 count;  /* counters */
 	double value; /* gauges */
 	struct series *prev, *next; /* the family's list: oldest update first */
@@ -53,9 +63,6 @@ struct metrics {
 	struct histogram hist[H_MAX][N_DIRS];
 	unsigned int max_series;
 	__u64 evicted;
-	struct episode ring[EPISODES_KEPT];
-	char ring_netns[EPISODES_KEPT][64];
-	unsigned int ring_next, ring_n;
 };
 
 static const struct {
@@ -156,30 +163,32 @@ static void list_append(struct metrics *m, struct series *s)
 	m->list[f].tail = s;
 }
 
-/* The series of family with these labels (printf-style), created at 0 if new. */
-static struct series *series_get(struct metrics *m, enum family f, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static struct series *series_get(struct metrics *m, enum family f, const char *fmt, ...)
+/* A key of family f in namespace netns, every other label zero until set. */
+static struct series_key series_key(enum family f, const char *netns)
 {
-	struct series probe, *s;
-	va_list ap;
+	struct series_key k;
 
-	memset(&probe.key, 0, sizeof(probe.key));
-	probe.key.family = f;
-	va_start(ap, fmt);
-	vsnprintf(probe.key.labels, sizeof(probe.key.labels), fmt, ap);
-	va_end(ap);
-	HASH_FIND(hh, m->table, &probe.key, sizeof(probe.key), s);
+	memset(&k, 0, sizeof(k)); /* hashed as bytes: padding included */
+	k.family = (__u8)f;
+	snprintf(k.netns, sizeof(k.netns), "%s", netns);
+	return k;
+}
+
+/* The series of this key, created at 0 if new. */
+static struct series *series_get(struct metrics *m, const struct series_key *k)
+{
+	struct series *s;
+
+	HASH_FIND(hh, m->table, k, sizeof(*k), s);
 	if (s)
 		return s;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->key = probe.key;
+	s->key = *k;
 	HASH_ADD(hh, m->table, key, sizeof(s->key), s);
 	list_append(m, s);
-	m->list[f].n++;
+	m->list[k->family].n++;
 	return s;
 }
 
@@ -217,36 +226,44 @@ static const char *proto_name(__u8 proto)
 	}
 }
 
+static const char *const sa_event_names[] = {
+	[SA_EVENT_ADD] = "add",
+	[SA_EVENT_UPDATE] = "update",
+	[SA_EVENT_DELETE] = "delete",
+	[SA_EVENT_EXPIRE] = "expire",
+};
+
 void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns)
 {
-	const char *dir = sa_dir_label(ep->flow.dir);
 	int d = ep->flow.dir < N_DIRS ? ep->flow.dir : SA_DIR_UNKNOWN;
-	char ns[160], src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct series_key k = series_key(F_REKEYS, netns);
 	struct series *s;
 
-	metrics_label_escape(netns, ns, sizeof(ns));
-	s = series_get(m, F_REKEYS, "netns=\"%s\",dir=\"%s\",kind=\"%s\"", ns, dir,
-		       episode_kind_name(ep->kind));
+	k.dir = (__u8)d;
+	k.what = (__u8)ep->kind;
+	s = series_get(m, &k);
 	if (s)
 		s->count++;
+	k.family = F_DROPPED;
 	for (int c = 0; c < DROP_CAUSE_MAX; c++) {
 		if (!ep->drops[c])
 			continue;
-		s = series_get(m, F_DROPPED, "netns=\"%s\",dir=\"%s\",cause=\"%s\"", ns, dir,
-			       drop_cause_name(c));
+		k.what = (__u8)c;
+		s = series_get(m, &k);
 		if (s)
 			s->count += ep->drops[c];
 	}
 	if (ep->has_gap) {
 		observe(&m->hist[H_GAP][d], ep->gap_ns / 1e9);
 		observe(&m->hist[H_OVERLAP][d], ep->overlap_ns / 1e9);
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src,
-			    sizeof(src));
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst,
-			    sizeof(dst));
-		s = series_get(m, F_LAST_GAP,
-			       "netns=\"%s\",src=\"%s\",dst=\"%s\",proto=\"%s\",reqid=\"%u\",dir=\"%s\"",
-			       ns, src, dst, proto_name(ep->flow.proto), ep->flow.reqid, dir);
+		k = series_key(F_LAST_GAP, netns);
+		k.dir = (__u8)d;
+		k.addr_family = ep->flow.family;
+		k.proto = ep->flow.proto;
+		k.reqid = ep->flow.reqid;
+		memcpy(k.saddr, ep->flow.saddr, sizeof(k.saddr));
+		memcpy(k.daddr, ep->flow.daddr, sizeof(k.daddr));
+		s = series_get(m, &k);
 		if (s) {
 			s->value = ep->gap_ns / 1e9;
 			/* the most recently updated last: eviction takes the head */
@@ -259,57 +276,38 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 		}
 	}
 	observe(&m->hist[H_OUTAGE][d], ep->outage_ns / 1e9);
-
-	m->ring[m->ring_next] = *ep;
-	snprintf(m->ring_netns[m->ring_next], sizeof(m->ring_netns[0]), "%s", netns);
-	m->ring_next = (m->ring_next + 1) % EPISODES_KEPT;
-	if (m->ring_n < EPISODES_KEPT)
-		m->ring_n++;
 }
-
-static const char *const sa_event_names[] = {
-	[SA_EVENT_ADD] = "add",
-	[SA_EVENT_UPDATE] = "update",
-	[SA_EVENT_DELETE] = "delete",
-	[SA_EVENT_EXPIRE] = "expire",
-};
 
 void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind)
 {
-	char ns[160];
+	struct series_key k = series_key(F_SA_EVENTS, netns);
 	struct series *s;
 
 	if (kind < SA_EVENT_ADD || kind > SA_EVENT_EXPIRE)
 		return;
-	metrics_label_escape(netns, ns, sizeof(ns));
-	s = series_get(m, F_SA_EVENTS, "netns=\"%s\",event=\"%s\"", ns, sa_event_names[kind]);
+	k.what = kind;
+	s = series_get(m, &k);
 	if (s)
 		s->count++;
 }
 
 void metrics_drops(struct metrics *m, const char *netns, __u8 cause, __u64 count)
 {
-	char ns[160];
+	struct series_key k = series_key(F_XFRM_DROPS, netns);
 	struct series *s;
 
-	metrics_label_escape(netns, ns, sizeof(ns));
-	s = series_get(m, F_XFRM_DROPS, "netns=\"%s\",cause=\"%s\"", ns, drop_cause_name(cause));
+	k.what = cause;
+	s = series_get(m, &k);
 	if (s)
 		s->count += count;
 }
 
 void metrics_forget_netns(struct metrics *m, const char *netns)
 {
-	char ns[160], prefix[180];
 	struct series *s, *tmp;
-	size_t n;
 
-	metrics_label_escape(netns, ns, sizeof(ns));
-	n = (size_t)snprintf(prefix, sizeof(prefix), "netns=\"%s\"", ns);
 	HASH_ITER(hh, m->table, s, tmp) {
-		/* every family with a netns label has it first */
-		if (!strncmp(s->key.labels, prefix, n) &&
-		    (s->key.labels[n] == ',' || !s->key.labels[n]))
+		if (!strncmp(s->key.netns, netns, sizeof(s->key.netns)))
 			series_drop(m, s);
 	}
 }
@@ -330,17 +328,49 @@ static void header(FILE *out, const char *name, const char *type, const char *he
 		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A series' labels, name="value",... in its family's order, escaped. */
+static void render_labels(const struct series_key *k, FILE *out)
+{
+	char ns[2 * METRICS_NETNS_LEN], src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	const char *dir = sa_dir_label(k->dir);
+
+	metrics_label_escape(k->netns, ns, sizeof(ns));
+	switch (k->family) {
+	case F_REKEYS:
+		fprintf(out, "netns=\"%s\",dir=\"%s\",kind=\"%s\"", ns, dir,
+			episode_kind_name(k->what));
+		break;
+	case F_DROPPED:
+		fprintf(out, "netns=\"%s\",dir=\"%s\",cause=\"%s\"", ns, dir,
+			drop_cause_name(k->what));
+		break;
+	case F_XFRM_DROPS:
+		fprintf(out, "netns=\"%s\",cause=\"%s\"", ns, drop_cause_name(k->what));
+		break;
+	case F_SA_EVENTS:
+		fprintf(out, "netns=\"%s\",event=\"%s\"", ns, sa_event_names[k->what]);
+		break;
+	case F_LAST_GAP:
+		addr_format(k->addr_family, (const xfrm_address_t *)k->saddr, src, sizeof(src));
+		addr_format(k->addr_family, (const xfrm_address_t *)k->daddr, dst, sizeof(dst));
+		fprintf(out, "netns=\"%s\",src=\"%s\",dst=\"%s\",proto=\"%s\",reqid=\"%u\",dir=\"%s\"",
+			ns, src, dst, proto_name(k->proto), k->reqid, dir);
+		break;
+	}
+}
+
 static void render_family(struct metrics *m, enum family f, bool om, FILE *out)
 {
 	bool counter = !strcmp(families[f].type, "counter");
 
 	header(out, families[f].name, families[f].type, families[f].help, om);
 	for (struct series *s = m->list[f].head; s; s = s->next) {
+		fprintf(out, "%s%s{", families[f].name, counter ? "_total" : "");
+		render_labels(&s->key, out);
 		if (counter)
-			fprintf(out, "%s_total{%s} %llu\n", families[f].name, s->key.labels,
-				(unsigned long long)s->count);
+			fprintf(out, "} %llu\n", (unsigned long long)s->count);
 		else
-			fprintf(out, "%s{%s} %.9g\n", families[f].name, s->key.labels, s->value);
+			fprintf(out, "} %.9g\n", s->value);
 	}
 }
 
@@ -367,25 +397,6 @@ static void render_hist(struct metrics *m, enum hist h, bool om, FILE *out)
 	}
 }
 
-static void put_sas(void *ctx, const char *netns, const char *dir, __u64 n)
-{
-	char ns[160];
-
-	metrics_label_escape(netns, ns, sizeof(ns));
-	fprintf(ctx, "rekeygap_sas{netns=\"%s\",dir=\"%s\"} %llu\n", ns, dir,
-		(unsigned long long)n);
-}
-
-static void put_mib(void *ctx, const char *netns, const char *name, __u64 v)
-{
-	char ns[160], nm[96];
-
-	metrics_label_escape(netns, ns, sizeof(ns));
-	metrics_label_escape(name, nm, sizeof(nm));
-	fprintf(ctx, "rekeygap_xfrm_mib_packets_total{netns=\"%s\",name=\"%s\"} %llu\n", ns, nm,
-		(unsigned long long)v);
-}
-
 static void single_counter(FILE *out, const char *name, const char *help, __u64 v, bool om)
 {
 	header(out, name, "counter", help, om);
@@ -397,9 +408,9 @@ bool metrics_wants_openmetrics(const char *accept)
 	return strstr(accept, "application/openmetrics-text") != NULL;
 }
 
-int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FILE *out)
+int metrics_render(struct metrics *m, const struct metrics_snapshot *v, bool om, FILE *out)
 {
-	char mode[32], src[32], note[256];
+	char mode[32], src[32], note[256], ns[2 * METRICS_NETNS_LEN], name[96];
 
 	render_family(m, F_REKEYS, om, out);
 	for (int h = 0; h < H_MAX; h++)
@@ -413,12 +424,19 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 	render_family(m, F_SA_EVENTS, om, out);
 
 	header(out, "rekeygap_sas", "gauge", "SAs present, by namespace and direction.", om);
-	if (v->sas)
-		v->sas(v->ctx, put_sas, out);
+	for (size_t i = 0; i < v->n_sas; i++) {
+		metrics_label_escape(v->sas[i].netns, ns, sizeof(ns));
+		fprintf(out, "rekeygap_sas{netns=\"%s\",dir=\"%s\"} %llu\n", ns,
+			sa_dir_label(v->sas[i].dir), (unsigned long long)v->sas[i].n);
+	}
 	header(out, "rekeygap_xfrm_mib_packets", "counter",
 	       "Every line of /proc/net/xfrm_stat in each watched namespace.", om);
-	if (v->mib)
-		v->mib(v->ctx, put_mib, out);
+	for (size_t i = 0; i < v->n_mib; i++) {
+		metrics_label_escape(v->mib[i].netns, ns, sizeof(ns));
+		metrics_label_escape(v->mib[i].name, name, sizeof(name));
+		fprintf(out, "rekeygap_xfrm_mib_packets_total{netns=\"%s\",name=\"%s\"} %llu\n",
+			ns, name, (unsigned long long)v->mib[i].value);
+	}
 
 	metrics_label_escape(v->probe_mode ? v->probe_mode : "", mode, sizeof(mode));
 	metrics_label_escape(v->sa_source ? v->sa_source : "", src, sizeof(src));
@@ -429,7 +447,7 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 		src, note);
 	single_counter(out, "rekeygap_events_lost",
 		       "SA events lost: BPF ring buffer full, netlink overruns or malformed notifications, queue full.",
-		       v->events_lost + v->netlink_overruns + v->queue_full, om);
+		       v->events_lost, om);
 	single_counter(out, "rekeygap_resyncs",
 		       "SA re-dumps after events were lost (netlink overrun, ring buffer full).", v->resyncs, om);
 	single_counter(out, "rekeygap_drop_map_overflow",
@@ -451,43 +469,5 @@ int metrics_render(struct metrics *m, const struct metrics_view *v, bool om, FIL
 	fputs("rekeygap_up 1\n", out);
 	if (om)
 		fputs("# EOF\n", out);
-	return ferror(out) ? -ENOMEM : 0;
-}
-
-int metrics_episodes_json(struct metrics *m, FILE *out)
-{
-	unsigned int first = (m->ring_next + EPISODES_KEPT - m->ring_n) % EPISODES_KEPT;
-
-	fputs("[", out);
-	for (unsigned int i = 0; i < m->ring_n; i++) {
-		unsigned int k = (first + i) % EPISODES_KEPT;
-		const struct episode *ep = &m->ring[k];
-		char ns[160], src[ADDR_STRLEN], dst[ADDR_STRLEN], old[SPI_STRLEN], new[SPI_STRLEN];
-
-		metrics_label_escape(m->ring_netns[k], ns, sizeof(ns));
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src, sizeof(src));
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst, sizeof(dst));
-		fprintf(out,
-			"%s\n{\"id\":%llu,\"netns\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
-			"\"proto\":\"%s\",\"reqid\":%u,\"dir\":\"%s\",\"kind\":\"%s\","
-			"\"old_spi\":\"%s\",\"new_spi\":\"%s\"",
-			i ? "," : "", (unsigned long long)ep->id, ns, src, dst,
-			proto_name(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
-			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
-			ep->new_spi ? spi_format(ep->new_spi, new) : "");
-		fprintf(out, ",\"t_delete_old_ns\":%llu,\"t_insert_new_ns\":%llu",
-			(unsigned long long)ep->t_delete_old, (unsigned long long)ep->t_insert_new);
-		if (ep->has_gap)
-			fprintf(out, ",\"gap_ns\":%llu,\"overlap_ns\":%llu",
-				(unsigned long long)ep->gap_ns, (unsigned long long)ep->overlap_ns);
-		fprintf(out, ",\"dropped\":%llu,\"outage_ns\":%llu,\"drops\":{",
-			(unsigned long long)ep->drops_total, (unsigned long long)ep->outage_ns);
-		for (int c = 0, n = 0; c < DROP_CAUSE_MAX; c++)
-			if (ep->drops[c])
-				fprintf(out, "%s\"%s\":%llu", n++ ? "," : "", drop_cause_name(c),
-					(unsigned long long)ep->drops[c]);
-		fputs("}}", out);
-	}
-	fputs("\n]\n", out);
 	return ferror(out) ? -ENOMEM : 0;
 }

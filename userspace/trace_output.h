@@ -8,11 +8,9 @@
 
 #include "drop_reason.h"
 #include "ksyms.h"
+#include "observer.h"
 #include "xfrm_msg.h"
 #include "xfrm_trace.h"
-
-/* Where an event was seen: a BPF probe in the kernel, or an XFRM netlink notification. */
-enum event_source { SOURCE_BPF, SOURCE_NETLINK };
 
 struct trace_output {
 	FILE *out;

@@ -13,25 +13,21 @@
 #include <sys/time.h>
 
 #include "../../userspace/http_server.c"
+#include "../../userspace/episode_log.h"
 #include "../../userspace/metrics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct metrics *metrics;
+static struct episode_log *episodes;
 static struct sockaddr_in server_addr;
-
-static void one_sa_count(void *ctx, void (*fn)(void *, const char *, const char *, __u64),
-			 void *fctx)
-{
-	(void)ctx;
-	fn(fctx, "fuzz", "in", 2);
-}
 
 static int handler(void *ctx, const char *path, const char *accept, struct http_reply *r)
 {
 	FILE *out = open_memstream(&r->body, &r->len);
-	struct metrics_view v = { .probe_mode = "tracepoint", .sa_source = "netlink",
-				  .mib_note = "", .sas = one_sa_count };
+	static const struct metrics_sa_count sas[] = { { .netns = "fuzz", .dir = SA_DIR_IN, .n = 2 } };
+	struct metrics_snapshot v = { .probe_mode = "tracepoint", .sa_source = "netlink",
+				      .mib_note = "", .sas = sas, .n_sas = 1 };
 	bool om = metrics_wants_openmetrics(accept);
 	int ret = 0;
 
@@ -43,7 +39,7 @@ static int handler(void *ctx, const char *path, const char *accept, struct http_
 	if (!strcmp(path, "/metrics"))
 		ret = metrics_render(metrics, &v, om, out);
 	else if (!strcmp(path, "/episodes"))
-		ret = metrics_episodes_json(metrics, out);
+		ret = episode_log_write_json(episodes, out);
 	else
 		r->status = 404;
 	if (fclose(out) && !ret)
@@ -61,10 +57,12 @@ static void setup(void)
 	char err[256];
 
 	metrics = metrics_new(16);
-	if (!metrics || !srv)
+	episodes = episode_log_new();
+	if (!metrics || !episodes || !srv)
 		abort();
 	ep.flow.family = AF_INET;
 	metrics_episode(metrics, &ep, "fuzz \"ns\"\n");
+	episode_log_add(episodes, &ep, "fuzz \"ns\"\n");
 	server_addr.sin_family = AF_INET;
 	server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv->fn = handler;

@@ -526,52 +526,52 @@ static void test_delete_other_dir(void **state)
 	assert_int_equal(st.sas, 1);
 }
 
-static void test_sa_counts_fn(void *ctx, __u32 netns, __u8 dir, __u64 n)
-{
-	__u64 *c = ctx;
+/* The SA gauge's input: what the engine says of its SAs coming and going. */
+static long sa_changes[2][3]; /* [netns is NS_B][dir] */
 
-	c[(netns == NS_B) * 3 + dir] += n;
+static void on_sa_change(void *ctx, __u32 netns, __u8 dir, int delta)
+{
+	(void)ctx;
+	assert_true(dir < 3);
+	sa_changes[netns == NS_B][dir] += delta;
 }
 
 static void test_sa_counts(void **state)
 {
 	struct episode_engine *eng = *state;
-	__u64 c[6] = { 0 };
 
+	memset(sa_changes, 0, sizeof(sa_changes));
+	episode_on_sa_change(eng, on_sa_change);
 	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
 	baseline(eng, NS_A, 0x2000, SA_DIR_IN);
 	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
 	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 5);
 	episode_advance(eng, 100 * MS, false);
-	episode_sa_counts(eng, test_sa_counts_fn, c);
-	assert_int_equal(c[SA_DIR_OUT], 1);
-	assert_int_equal(c[SA_DIR_IN], 1);
-	assert_int_equal(c[3 + SA_DIR_IN], 2);
-	assert_int_equal(c[3 + SA_DIR_OUT], 0);
+	assert_int_equal(sa_changes[0][SA_DIR_OUT], 1);
+	assert_int_equal(sa_changes[0][SA_DIR_IN], 1);
+	assert_int_equal(sa_changes[1][SA_DIR_IN], 2);
+	assert_int_equal(sa_changes[1][SA_DIR_OUT], 0);
+	/* a duplicate insert changes nothing; a delete takes one away */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 200);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x2000, SA_DIR_IN, 210);
+	episode_advance(eng, 400 * MS, false);
+	assert_int_equal(sa_changes[1][SA_DIR_IN], 2);
+	assert_int_equal(sa_changes[0][SA_DIR_IN], 0);
 	assert_string_equal(episode_kind_name(EPISODE_UNREPLACED), "unreplaced");
 	assert_string_equal(episode_kind_name(0), "?");
 }
 
-static void count_calls(void *ctx, __u32 netns, __u8 dir, __u64 n)
-{
-	__u64 *c = ctx;
-
-	(void)netns;
-	(void)dir;
-	c[0]++;
-	c[1] += n;
-}
-
 /*
- * Caps: one sas gauge per namespace and direction however many flows (the scrape does not
- * walk them), flows beyond the cap and a flow's SAs beyond 8 counted, not kept.
+ * Caps: flows beyond the cap and a flow's SAs beyond 8 counted, not kept; the SA gauge is
+ * told of each SA followed, and of each one a forgotten namespace takes with it.
  */
 static void test_limits(void **state)
 {
 	struct episode_engine *eng = *state;
 	struct episode_stats st;
-	__u64 c[2] = { 0 };
 
+	memset(sa_changes, 0, sizeof(sa_changes));
+	episode_on_sa_change(eng, on_sa_change);
 	episode_set_max_flows(eng, 50);
 	for (__u32 i = 0; i < 60; i++) { /* 60 flows (reqids), one SA each, one direction */
 		struct sa_event e = sa(SA_EVENT_ADD, NS_A, 0x100 + i, SA_DIR_OUT, 100 + i, 0);
@@ -585,9 +585,7 @@ static void test_limits(void **state)
 	assert_int_equal(st.flows_refused, 10 + 9); /* NS_B's flow too: 50 already */
 	assert_int_equal(st.flow_sas_evicted, 0);
 	assert_int_equal(st.sas, 50);
-	episode_sa_counts(eng, count_calls, c);
-	assert_int_equal(c[0], 1); /* one line for 50 flows */
-	assert_int_equal(c[1], 50);
+	assert_int_equal(sa_changes[0][SA_DIR_OUT], 50);
 
 	episode_forget_netns(eng, NS_A);
 	for (__u32 i = 0; i < 9; i++)
@@ -596,10 +594,8 @@ static void test_limits(void **state)
 	assert_int_equal(st.flows, 1);
 	assert_int_equal(st.flow_sas_evicted, 1);
 	assert_int_equal(st.sas, 8);
-	c[0] = c[1] = 0;
-	episode_sa_counts(eng, count_calls, c);
-	assert_int_equal(c[0], 1); /* NS_A's tally went with it */
-	assert_int_equal(c[1], 8);
+	assert_int_equal(sa_changes[0][SA_DIR_OUT], 0); /* NS_A's SAs went with it */
+	assert_int_equal(sa_changes[1][SA_DIR_IN], 8);  /* 9 in, the oldest evicted */
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
