@@ -124,6 +124,4 @@ void episode_get_stats(const struct episode_engine *eng, struct episode_stats *s
 typedef void (*episode_sa_count_fn)(void *ctx, __u32 netns, __u8 dir, __u64 n);
 void episode_sa_counts(const struct episode_engine *eng, episode_sa_count_fn fn, void *ctx);
 
-const char *episode_kind_name(enum episode_kind k);
-
 #endif

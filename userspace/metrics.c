@@ -11,7 +11,7 @@
 #include <uthash.h>
 
 #include "addr.h"
-#include "trace_output.h"
+#include "names.h"
 
 #define EPISODES_KEPT 100
 #define LABELS_MAX 320
@@ -83,11 +83,6 @@ static const struct {
 	[H_OUTAGE] = { "rekeygap_rekey_outage_seconds",
 		       "Time from the first to the last packet dropped in a rekey episode." },
 };
-
-const char *sa_dir_label(__u8 dir)
-{
-	return dir == SA_DIR_IN ? "in" : dir == SA_DIR_OUT ? "out" : "unknown";
-}
 
 struct metrics *metrics_new(unsigned int max_series)
 {
@@ -203,20 +198,6 @@ static void observe(struct histogram *h, double v)
 	h->sum += v;
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_COMP:
-		return "comp";
-	default:
-		return "other";
-	}
-}
-
 void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns)
 {
 	const char *dir = sa_dir_label(ep->flow.dir);
@@ -246,7 +227,7 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 			    sizeof(dst));
 		s = series_get(m, F_LAST_GAP,
 			       "netns=\"%s\",src=\"%s\",dst=\"%s\",proto=\"%s\",reqid=\"%u\",dir=\"%s\"",
-			       ns, src, dst, proto_name(ep->flow.proto), ep->flow.reqid, dir);
+			       ns, src, dst, proto_label(ep->flow.proto), ep->flow.reqid, dir);
 		if (s) {
 			s->value = ep->gap_ns / 1e9;
 			/* the most recently updated last: eviction takes the head */
@@ -267,13 +248,6 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 		m->ring_n++;
 }
 
-static const char *const sa_event_names[] = {
-	[SA_EVENT_ADD] = "add",
-	[SA_EVENT_UPDATE] = "update",
-	[SA_EVENT_DELETE] = "delete",
-	[SA_EVENT_EXPIRE] = "expire",
-};
-
 void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind)
 {
 	char ns[160];
@@ -282,7 +256,7 @@ void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind)
 	if (kind < SA_EVENT_ADD || kind > SA_EVENT_EXPIRE)
 		return;
 	metrics_label_escape(netns, ns, sizeof(ns));
-	s = series_get(m, F_SA_EVENTS, "netns=\"%s\",event=\"%s\"", ns, sa_event_names[kind]);
+	s = series_get(m, F_SA_EVENTS, "netns=\"%s\",event=\"%s\"", ns, sa_event_label(kind));
 	if (s)
 		s->count++;
 }
@@ -472,7 +446,7 @@ int metrics_episodes_json(struct metrics *m, FILE *out)
 			"\"proto\":\"%s\",\"reqid\":%u,\"dir\":\"%s\",\"kind\":\"%s\","
 			"\"old_spi\":\"%s\",\"new_spi\":\"%s\"",
 			i ? "," : "", (unsigned long long)ep->id, ns, src, dst,
-			proto_name(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
+			proto_label(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
 			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
 			ep->new_spi ? spi_format(ep->new_spi, new) : "");
 		fprintf(out, ",\"t_delete_old_ns\":%llu,\"t_insert_new_ns\":%llu",

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "episode.h"
+#include "names.h" /* sa_dir_label, the direction label of the series */
 
 #define METRICS_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -65,6 +66,5 @@ int metrics_episodes_json(struct metrics *m, FILE *out);
 
 /* Text helpers, exposed for tests. */
 void metrics_label_escape(const char *in, char *out, size_t len);
-const char *sa_dir_label(__u8 dir);
 
 #endif

@@ -8,11 +8,9 @@
 
 #include "drop_reason.h"
 #include "ksyms.h"
+#include "names.h"
 #include "xfrm_msg.h"
 #include "xfrm_trace.h"
-
-/* Where an event was seen: a BPF probe in the kernel, or an XFRM netlink notification. */
-enum event_source { SOURCE_BPF, SOURCE_NETLINK };
 
 struct trace_output {
 	FILE *out;
@@ -20,9 +18,6 @@ struct trace_output {
 	const struct ksyms *ksyms;         /* drop locations; NULL: addresses in hex */
 	const struct drop_reasons *reasons; /* reason names; NULL: numbers */
 };
-
-const char *sa_event_name(enum sa_event_kind kind);
-const char *drop_cause_name(enum drop_cause cause);
 
 /* netlink_netns: namespaces watched through netlink */
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
