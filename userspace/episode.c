@@ -101,17 +101,6 @@ struct episode_engine {
 	struct episode_stats st;
 };
 
-static const char *const kind_names[] = {
-	[EPISODE_REPLACED] = "replaced",
-	[EPISODE_UNREPLACED] = "unreplaced",
-	[EPISODE_EXPIRED] = "expired",
-};
-
-const char *episode_kind_name(enum episode_kind k)
-{
-	return k > 0 && k < EPISODE_KIND_MAX ? kind_names[k] : "?";
-}
-
 struct episode_engine *episode_engine_new(episode_fn done, void *ctx)
 {
 	struct episode_engine *eng = calloc(1, sizeof(*eng));

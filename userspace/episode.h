@@ -128,6 +128,4 @@ void episode_get_stats(const struct episode_engine *eng, struct episode_stats *s
 typedef void (*episode_sa_change_fn)(void *ctx, __u32 netns, __u8 dir, int delta);
 void episode_on_sa_change(struct episode_engine *eng, episode_sa_change_fn fn);
 
-const char *episode_kind_name(enum episode_kind k);
-
 #endif

@@ -9,7 +9,7 @@
 
 #include "addr.h"
 #include "metrics.h"
-#include "trace_output.h"
+#include "names.h"
 
 struct episode_log {
 	struct episode ring[EPISODE_LOG_KEPT];
@@ -36,20 +36,6 @@ void episode_log_add(struct episode_log *m, const struct episode *ep, const char
 		m->ring_n++;
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_COMP:
-		return "comp";
-	default:
-		return "other";
-	}
-}
-
 int episode_log_write_json(const struct episode_log *m, FILE *out)
 {
 	unsigned int first = (m->ring_next + EPISODE_LOG_KEPT - m->ring_n) % EPISODE_LOG_KEPT;
@@ -68,7 +54,7 @@ int episode_log_write_json(const struct episode_log *m, FILE *out)
 			"\"proto\":\"%s\",\"reqid\":%u,\"dir\":\"%s\",\"kind\":\"%s\","
 			"\"old_spi\":\"%s\",\"new_spi\":\"%s\"",
 			i ? "," : "", (unsigned long long)ep->id, ns, src, dst,
-			proto_name(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
+			proto_label(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
 			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
 			ep->new_spi ? spi_format(ep->new_spi, new) : "");
 		fprintf(out, ",\"t_delete_old_ns\":%llu,\"t_insert_new_ns\":%llu",

@@ -10,7 +10,7 @@
 
 #include "addr.h"
 #include "cli.h"
-#include "trace_output.h"
+#include "names.h"
 
 /* Timeline rows: each SA by namespace and direction, then each flow's lost datagrams. */
 enum { ROW_A_OUT, ROW_B_IN, ROW_B_OUT, ROW_A_IN, ROW_LOST_AB, ROW_LOST_BA, N_ROWS };

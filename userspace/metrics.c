@@ -10,7 +10,7 @@
 #include <uthash.h>
 
 #include "addr.h"
-#include "trace_output.h"
+#include "names.h"
 
 
 /* Histogram buckets, seconds: 10 us to 60 s, 1-2.5-5 steps at the short end. */
@@ -90,11 +90,6 @@ static const struct {
 	[H_OUTAGE] = { "rekeygap_rekey_outage_seconds",
 		       "Time from the first to the last packet dropped in a rekey episode." },
 };
-
-const char *sa_dir_label(__u8 dir)
-{
-	return dir == SA_DIR_IN ? "in" : dir == SA_DIR_OUT ? "out" : "unknown";
-}
 
 struct metrics *metrics_new(unsigned int max_series)
 {
@@ -212,27 +207,6 @@ static void observe(struct histogram *h, double v)
 	h->sum += v;
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_COMP:
-		return "comp";
-	default:
-		return "other";
-	}
-}
-
-static const char *const sa_event_names[] = {
-	[SA_EVENT_ADD] = "add",
-	[SA_EVENT_UPDATE] = "update",
-	[SA_EVENT_DELETE] = "delete",
-	[SA_EVENT_EXPIRE] = "expire",
-};
-
 void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns)
 {
 	int d = ep->flow.dir < N_DIRS ? ep->flow.dir : SA_DIR_UNKNOWN;
@@ -348,13 +322,13 @@ static void render_labels(const struct series_key *k, FILE *out)
 		fprintf(out, "netns=\"%s\",cause=\"%s\"", ns, drop_cause_name(k->what));
 		break;
 	case F_SA_EVENTS:
-		fprintf(out, "netns=\"%s\",event=\"%s\"", ns, sa_event_names[k->what]);
+		fprintf(out, "netns=\"%s\",event=\"%s\"", ns, sa_event_label(k->what));
 		break;
 	case F_LAST_GAP:
 		addr_format(k->addr_family, (const xfrm_address_t *)k->saddr, src, sizeof(src));
 		addr_format(k->addr_family, (const xfrm_address_t *)k->daddr, dst, sizeof(dst));
 		fprintf(out, "netns=\"%s\",src=\"%s\",dst=\"%s\",proto=\"%s\",reqid=\"%u\",dir=\"%s\"",
-			ns, src, dst, proto_name(k->proto), k->reqid, dir);
+			ns, src, dst, proto_label(k->proto), k->reqid, dir);
 		break;
 	}
 }

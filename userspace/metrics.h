@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "episode.h"
+#include "names.h" /* sa_dir_label, the direction label of the series */
 
 #define METRICS_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -77,6 +78,5 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *s, bool ope
 
 /* Text helpers, exposed for tests. */
 void metrics_label_escape(const char *in, char *out, size_t len);
-const char *sa_dir_label(__u8 dir);
 
 #endif

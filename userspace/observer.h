@@ -20,13 +20,11 @@
 #include <stddef.h>
 
 #include "drop_delta.h"
+#include "names.h"
 #include "probe.h"
 #include "tracer.h"
 #include "xfrm_msg.h"
 #include "xfrm_trace.h"
-
-/* Where an event was seen: a BPF probe in the kernel, or an XFRM netlink notification. */
-enum event_source { SOURCE_BPF, SOURCE_NETLINK };
 
 #define OBSERVER_DROP_SCAN_NS (50 * NSEC_PER_MSEC)
 

@@ -20,7 +20,7 @@
 #include "cli.h"
 #include "netns.h"
 #include "rekey.h"
-#include "trace_output.h"
+#include "names.h"
 #include "tracer.h"
 
 #define KEY_FILE_MAX 512

@@ -8,67 +8,6 @@
 
 #include "addr.h"
 
-static const char *const sa_event_names[] = {
-	[SA_EVENT_ADD] = "sa_add",
-	[SA_EVENT_UPDATE] = "sa_update",
-	[SA_EVENT_DELETE] = "sa_delete",
-	[SA_EVENT_EXPIRE] = "sa_expire",
-};
-
-static const char *const drop_cause_names[DROP_CAUSE_MAX] = {
-	[DROP_OTHER] = "other",
-	[DROP_IN_NO_STATE] = "in_no_state",
-	[DROP_IN_ICV_FAIL] = "in_icv_fail",
-	[DROP_IN_STATE_INVALID] = "in_state_invalid",
-	[DROP_IN_ACQUIRE] = "in_acquire",
-	[DROP_IN_EXPIRED] = "in_expired",
-	[DROP_OUT_NO_STATE] = "out_no_state",
-	[DROP_OUT_STATE_INVALID] = "out_state_invalid",
-	[DROP_POLICY_BLOCK] = "policy_block",
-};
-
-const char *sa_event_name(enum sa_event_kind kind)
-{
-	return kind >= SA_EVENT_ADD && kind <= SA_EVENT_EXPIRE ? sa_event_names[kind] : "?";
-}
-
-const char *drop_cause_name(enum drop_cause cause)
-{
-	return cause < DROP_CAUSE_MAX ? drop_cause_names[cause] : "other";
-}
-
-static const char *family_name(__u16 family)
-{
-	return family == AF_INET ? "ipv4" : family == AF_INET6 ? "ipv6" : "?";
-}
-
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_COMP:
-		return "comp";
-	default:
-		return "?";
-	}
-}
-
-static const char *dir_name(__u8 dir)
-{
-	return dir == SA_DIR_IN ? "in" : dir == SA_DIR_OUT ? "out" : "unknown";
-}
-
-static const char *km_state_name(__u8 state)
-{
-	static const char *const names[] = { "void", "acquire", "valid", "error", "expired",
-					     "dead" };
-
-	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
-}
-
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
 		       int netlink_netns)
 {
@@ -82,11 +21,6 @@ void trace_print_start(const struct trace_output *o, const char *mode, const cha
 			netlink_netns, netlink_netns == 1 ? "" : "s",
 			blind && *blind ? "; cannot see: " : "", blind ? blind : "");
 	fflush(o->out);
-}
-
-static const char *source_name(enum event_source source)
-{
-	return source == SOURCE_NETLINK ? "netlink" : "bpf";
 }
 
 void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
@@ -104,15 +38,15 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 			"\"reqid\":%u,\"dir\":\"%s\",\"mark\":%u,\"mark_mask\":%u,\"if_id\":%u,"
 			"\"km_state\":\"%s\"",
 			(uint64_t)e->ts_ns, sa_event_name(e->kind), e->netns, family_name(e->family),
-			src, dst, proto_name(e->proto), spi, e->reqid, dir_name(e->dir), e->mark_v,
+			src, dst, proto_name(e->proto), spi, e->reqid, sa_dir_label(e->dir), e->mark_v,
 			e->mark_m, e->if_id, km_state_name(e->km_state));
 		if (e->kind == SA_EVENT_EXPIRE)
 			fprintf(o->out, ",\"hard\":%s", e->hard ? "true" : "false");
-		fprintf(o->out, ",\"source\":\"%s\"}\n", source_name(source));
+		fprintf(o->out, ",\"source\":\"%s\"}\n", event_source_name(source));
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s\n",
 			e->ts_ns / 1e9, sa_event_name(e->kind), e->netns, family_name(e->family), src,
-			dst, proto_name(e->proto), spi, e->reqid, dir_name(e->dir),
+			dst, proto_name(e->proto), spi, e->reqid, sa_dir_label(e->dir),
 			e->kind == SA_EVENT_EXPIRE ? (e->hard ? " hard" : " soft") : "");
 	}
 	fflush(o->out);
@@ -158,32 +92,6 @@ void trace_print_drop(const struct trace_output *o, const struct drop_key *k,
 	fflush(o->out);
 }
 
-static const char *policy_dir_name(__u8 dir)
-{
-	switch (dir) {
-	case XFRM_POLICY_IN:
-		return "in";
-	case XFRM_POLICY_OUT:
-		return "out";
-	case XFRM_POLICY_FWD:
-		return "fwd";
-	default:
-		return "?";
-	}
-}
-
-static const char *policy_event_name(__u8 kind)
-{
-	static const char *const names[] = {
-		[POLICY_EVENT_ADD] = "policy_add",
-		[POLICY_EVENT_UPDATE] = "policy_update",
-		[POLICY_EVENT_DELETE] = "policy_delete",
-		[POLICY_EVENT_EXPIRE] = "policy_expire",
-	};
-
-	return kind >= POLICY_EVENT_ADD && kind <= POLICY_EVENT_EXPIRE ? names[kind] : "?";
-}
-
 /* A policy's selector side as "addr/prefix" */
 static void format_prefix(__u16 family, const __u32 *addr, __u8 prefixlen, char *buf,
 			  size_t len)
@@ -214,7 +122,7 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 			"\"templates\":%u",
 			(uint64_t)p->ts_ns, policy_event_name(p->kind), p->netns,
 			family_name(p->family), src, dst, policy_dir_name(p->dir),
-			p->action == XFRM_POLICY_BLOCK ? "block" : "allow", p->priority, p->index,
+			policy_action_name(p->action), p->priority, p->index,
 			p->mark_v, p->mark_m, p->if_id, p->n_tmpl);
 		if (p->n_tmpl)
 			fprintf(o->out,
@@ -223,11 +131,11 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 				proto_name(p->tmpl_proto), spi, p->tmpl_reqid, tsrc, tdst);
 		if (p->kind == POLICY_EVENT_EXPIRE)
 			fprintf(o->out, ",\"hard\":%s", p->hard ? "true" : "false");
-		fprintf(o->out, ",\"source\":\"%s\"}\n", source_name(source));
+		fprintf(o->out, ",\"source\":\"%s\"}\n", event_source_name(source));
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s dir %s %s", p->ts_ns / 1e9,
 			policy_event_name(p->kind), p->netns, family_name(p->family), src, dst,
-			policy_dir_name(p->dir), p->action == XFRM_POLICY_BLOCK ? "block" : "allow");
+			policy_dir_name(p->dir), policy_action_name(p->action));
 		if (p->n_tmpl)
 			fprintf(o->out, " tmpl %s %s -> %s spi %s reqid %u", proto_name(p->tmpl_proto),
 				tsrc, tdst, spi, p->tmpl_reqid);

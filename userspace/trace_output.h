@@ -8,7 +8,7 @@
 
 #include "drop_reason.h"
 #include "ksyms.h"
-#include "observer.h"
+#include "names.h"
 #include "xfrm_msg.h"
 #include "xfrm_trace.h"
 
@@ -18,9 +18,6 @@ struct trace_output {
 	const struct ksyms *ksyms;         /* drop locations; NULL: addresses in hex */
 	const struct drop_reasons *reasons; /* reason names; NULL: numbers */
 };
-
-const char *sa_event_name(enum sa_event_kind kind);
-const char *drop_cause_name(enum drop_cause cause);
 
 /* netlink_netns: namespaces watched through netlink */
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,

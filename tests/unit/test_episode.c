@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../userspace/episode.c"
+#include "../../userspace/names.h"
 
 #define MS 1000000ull
 #define NS_A 4026532001u /* namespace inodes */
