@@ -28,7 +28,7 @@ BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 PKG_CONFIG ?= pkg-config
 
-LIBS := libbpf libmnl libmicrohttpd libcap-ng
+LIBS := libbpf libmnl libmicrohttpd libcap-ng jansson
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -D_GNU_SOURCE \
 	  -Iinclude -Iuserspace -I$(OUTPUT) -DREKEYGAP_VERSION='"$(VERSION)"'
@@ -95,7 +95,8 @@ $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) $(SKELS) | $(OUTPUT)/tools
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS))
 
 # A driver includes the module it tests (to reach its static functions) and links the rest.
-$(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)/unit
+$(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) \
+		| $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(filter-out $(OUTPUT)/userspace/$*.o,$(LIB_OBJS)) -o $@ \
 		$(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS) cmocka)
@@ -104,7 +105,7 @@ $(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(LIB_OBJS) | $(OUTPUT)
 DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
-	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace
+	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "json_out.h"
 #include "names.h"
 
 /* Timeline rows: each SA by namespace and direction, then each flow's lost datagrams. */
@@ -247,96 +248,116 @@ static double ms_since(const struct lab *lab, __u64 t)
 
 /* ---- report.json ---- */
 
-static void json_stats(FILE *out, const char *name, const struct stats *s, bool p99)
+/* a time in ms since the lab's start, to the microsecond */
+static json_t *json_ms(const struct lab *lab, __u64 t)
 {
-	if (!s->n) {
-		fprintf(out, "\"%s\":null", name);
-		return;
-	}
-	fprintf(out, "\"%s\":{\"mean\":%.4f,", name, s->mean);
-	if (p99)
-		fprintf(out, "\"p99\":%.4f,", s->p99);
-	fprintf(out, "\"max\":%.4f}", s->max);
+	return json_out_real(ms_since(lab, t), 3);
 }
 
-static void write_json(const struct lab *lab, const struct results *r, FILE *out)
+static json_t *json_stats(const struct stats *s, bool p99)
 {
-	fprintf(out, "{\"lab\":{\"namespaces\":[\"%s\",\"%s\"],\"aead\":\"%s\",\"rate\":%u,"
-		     "\"rekeys\":%u,\"interval_ms\":%.1f,\"probe_mode\":\"%s\"},\n\"strategies\":[",
-		lab->ns[0], lab->ns[1], lab->alg, lab->rate, lab->rekeys,
-		(double)lab->interval_ns / 1e6, lab->probe_mode ? lab->probe_mode : "");
-	for (int i = 0; i < lab->n_phases; i++) {
-		const struct lab_phase *ph = &lab->phase[i];
-		struct stats gap, outage;
-		int n = 0;
+	if (!s->n)
+		return json_null();
+	return json_pack("{s:o,s:o*,s:o}", "mean", json_out_real(s->mean, 4),
+			 "p99", p99 ? json_out_real(s->p99, 4) : NULL,
+			 "max", json_out_real(s->max, 4));
+}
 
-		phase_stats(lab, ph, true, &gap);
-		phase_stats(lab, ph, false, &outage);
-		fprintf(out, "%s\n{\"strategy\":\"%s\",\"rekeys\":%u,\"failed\":%u,\"sent\":%u,"
-			     "\"lost\":%u,\"attributed\":%u,",
-			i ? "," : "", rekey_strategy_name(ph->strategy), ph->rekeys, ph->failed,
-			ph->sent, ph->lost, ph->attributed);
-		json_stats(out, "gap_ms", &gap, true);
-		fputc(',', out);
-		json_stats(out, "outage_ms", &outage, false);
-		fprintf(out, ",\"netlink_messages_per_rekey\":%.2f,\"key_changed\":%s,"
-			     "\"t0_ms\":%.3f,\"t1_ms\":%.3f,\"sas\":[",
-			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)),
-			ph->strategy != REKEY_UPDATE ? "true" : ph->key_unchanged ? "false" : "true",
-			ms_since(lab, ph->t0), ms_since(lab, ph->t1));
-		for (size_t l = 0; l < r->n_lives; l++) {
-			const struct sa_life *life = &r->lives[l];
-			char spi[SPI_STRLEN], to[32] = "null";
+static json_t *json_sa(const struct lab *lab, const struct sa_life *life)
+{
+	char spi[SPI_STRLEN];
 
-			if (!life_in_phase(life, ph))
-				continue;
-			if (life->to != UINT64_MAX)
-				snprintf(to, sizeof(to), "%.3f", ms_since(lab, life->to));
-			fprintf(out, "%s{\"row\":\"%s\",\"spi\":\"%s\",\"from_ms\":%.3f,\"to_ms\":%s}",
-				n++ ? "," : "", row_names[life->row], spi_format(life->spi, spi),
-				ms_since(lab, life->from), to);
-		}
-		fputs("],\"drop_groups\":[", out);
-		n = 0;
-		for (size_t g = 0; g < r->n_groups; g++) {
-			const struct drop_group *dg = &r->groups[g];
+	return json_pack("{s:s,s:s,s:o,s:o}", "row", row_names[life->row],
+			 "spi", spi_format(life->spi, spi), "from_ms", json_ms(lab, life->from),
+			 "to_ms", life->to == UINT64_MAX ? json_null() : json_ms(lab, life->to));
+}
 
-			if (!in_phase(ph, dg->t_first))
-				continue;
-			fprintf(out, "%s{\"flow\":\"%s\",\"first_seq\":%u,\"count\":%u,"
-				     "\"t_first_ms\":%.3f,\"t_last_ms\":%.3f}",
-				n++ ? "," : "", dg->flow ? "B->A" : "A->B", dg->first_seq, dg->count,
-				ms_since(lab, dg->t_first), ms_since(lab, dg->t_last));
-		}
-		fputs("]}", out);
-	}
-	fputs("],\n\"episodes\":[", out);
-	for (size_t e = 0; e < lab->n_episodes; e++) {
-		const struct episode *ep = &lab->episodes[e];
-		int side = lab_side(lab, ep->flow.netns), phase = -1;
-		char old[SPI_STRLEN], new[SPI_STRLEN];
+static json_t *json_drop_group(const struct lab *lab, const struct drop_group *dg)
+{
+	return json_pack("{s:s,s:I,s:I,s:o,s:o}", "flow", dg->flow ? "B->A" : "A->B",
+			 "first_seq", (json_int_t)dg->first_seq, "count", (json_int_t)dg->count,
+			 "t_first_ms", json_ms(lab, dg->t_first),
+			 "t_last_ms", json_ms(lab, dg->t_last));
+}
 
-		for (int i = 0; i < lab->n_phases; i++)
-			if (in_phase(&lab->phase[i], episode_start(ep)))
-				phase = i;
-		fprintf(out, "%s\n{\"strategy\":\"%s\",\"netns\":\"%s\",\"dir\":\"%s\",\"kind\":\"%s\","
-			     "\"old_spi\":\"%s\",\"new_spi\":\"%s\",\"t_delete_old_ms\":%.3f,"
-			     "\"t_insert_new_ms\":%.3f,\"gap_ms\":%.4f,\"overlap_ms\":%.4f,"
-			     "\"dropped\":%llu,\"outage_ms\":%.3f}",
-			e ? "," : "", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
-			side == 0 ? "A" : "B", ep->flow.dir == SA_DIR_IN ? "in" : "out",
-			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
-			spi_format(ep->new_spi, new), ms_since(lab, ep->t_delete_old),
-			ms_since(lab, ep->t_insert_new), ep->gap_ns / 1e6, ep->overlap_ns / 1e6,
-			(unsigned long long)ep->drops_total, ep->outage_ns / 1e6);
-	}
-	fputs("],\n\"ground_truth\":{\"flows\":[", out);
-	for (int f = 0; f < 2; f++)
-		fprintf(out, "%s{\"flow\":\"%s\",\"sent\":%u,\"received\":%u,\"lost\":%u,"
-			     "\"send_errors\":%u}",
-			f ? "," : "", f ? "B->A" : "A->B", lab->flow[f].sent, lab->flow[f].arrived,
-			lab->flow[f].sent - lab->flow[f].arrived, lab->flow[f].send_errors);
-	fputs("]}}\n", out);
+static json_t *json_phase(const struct lab *lab, const struct results *r,
+			  const struct lab_phase *ph)
+{
+	json_t *sas = json_array(), *groups = json_array();
+	struct stats gap, outage;
+
+	phase_stats(lab, ph, true, &gap);
+	phase_stats(lab, ph, false, &outage);
+	for (size_t l = 0; l < r->n_lives; l++)
+		if (life_in_phase(&r->lives[l], ph))
+			sas = json_out_append(sas, json_sa(lab, &r->lives[l]));
+	for (size_t g = 0; g < r->n_groups; g++)
+		if (in_phase(ph, r->groups[g].t_first))
+			groups = json_out_append(groups, json_drop_group(lab, &r->groups[g]));
+	return json_pack(
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o}",
+		"strategy", rekey_strategy_name(ph->strategy), "rekeys", (json_int_t)ph->rekeys,
+		"failed", (json_int_t)ph->failed, "sent", (json_int_t)ph->sent,
+		"lost", (json_int_t)ph->lost, "attributed", (json_int_t)ph->attributed,
+		"gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
+		"netlink_messages_per_rekey",
+		json_out_real((double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)), 2),
+		"key_changed", ph->strategy != REKEY_UPDATE || !ph->key_unchanged,
+		"t0_ms", json_ms(lab, ph->t0), "t1_ms", json_ms(lab, ph->t1),
+		"sas", sas, "drop_groups", groups);
+}
+
+static json_t *json_episode(const struct lab *lab, const struct episode *ep)
+{
+	int side = lab_side(lab, ep->flow.netns), phase = -1;
+	char old[SPI_STRLEN], new[SPI_STRLEN];
+
+	for (int i = 0; i < lab->n_phases; i++)
+		if (in_phase(&lab->phase[i], episode_start(ep)))
+			phase = i;
+	/* an SA without a direction is said as out here (the lab's SAs all have one) */
+	return json_pack(
+		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
+		"strategy", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
+		"netns", side == 0 ? "A" : "B",
+		"dir", sa_dir_label(ep->flow.dir == SA_DIR_IN ? SA_DIR_IN : SA_DIR_OUT),
+		"kind", episode_kind_name(ep->kind),
+		"old_spi", spi_format(ep->old_spi, old), "new_spi", spi_format(ep->new_spi, new),
+		"t_delete_old_ms", json_ms(lab, ep->t_delete_old),
+		"t_insert_new_ms", json_ms(lab, ep->t_insert_new),
+		"gap_ms", json_out_real(ep->gap_ns / 1e6, 4),
+		"overlap_ms", json_out_real(ep->overlap_ns / 1e6, 4),
+		"dropped", json_out_u64(ep->drops_total),
+		"outage_ms", json_out_real(ep->outage_ns / 1e6, 3));
+}
+
+static json_t *json_flow(const struct traffic_flow *fl, const char *name)
+{
+	return json_pack("{s:s,s:I,s:I,s:I,s:I}", "flow", name, "sent", (json_int_t)fl->sent,
+			 "received", (json_int_t)fl->arrived,
+			 "lost", (json_int_t)(__u32)(fl->sent - fl->arrived),
+			 "send_errors", (json_int_t)fl->send_errors);
+}
+
+static json_t *report_json(const struct lab *lab, const struct results *r)
+{
+	json_t *phases = json_array(), *episodes = json_array(), *flows = json_array();
+
+	for (int i = 0; i < lab->n_phases; i++)
+		phases = json_out_append(phases, json_phase(lab, r, &lab->phase[i]));
+	for (size_t e = 0; e < lab->n_episodes; e++)
+		episodes = json_out_append(episodes, json_episode(lab, &lab->episodes[e]));
+	flows = json_out_append(flows, json_flow(&lab->flow[0], "A->B"));
+	flows = json_out_append(flows, json_flow(&lab->flow[1], "B->A"));
+	return json_pack("{s:{s:[o,o],s:o,s:I,s:I,s:o,s:o},s:o,s:o,s:{s:o}}",
+			 "lab",
+			 "namespaces", json_out_string(lab->ns[0]), json_out_string(lab->ns[1]),
+			 "aead", json_out_string(lab->alg), "rate", (json_int_t)lab->rate,
+			 "rekeys", (json_int_t)lab->rekeys,
+			 "interval_ms", json_out_real((double)lab->interval_ns / 1e6, 1),
+			 "probe_mode", json_out_string(lab->probe_mode),
+			 "strategies", phases, "episodes", episodes,
+			 "ground_truth", "flows", flows);
 }
 
 /* ---- report.html ---- */
@@ -555,7 +576,9 @@ int lab_write_report(const struct lab *lab, const char *dir, char *err, size_t e
 	json = open_in(dir, "report.json", err, errlen);
 	html = json ? open_in(dir, "report.html", err, errlen) : NULL;
 	if (json && html) {
-		write_json(lab, &r, json);
+		ret = json_out_line(json, report_json(lab, &r));
+		if (ret)
+			snprintf(err, errlen, "cannot write report.json: %s", strerror(-ret));
 		write_html(lab, &r, html);
 	} else {
 		ret = -EIO;

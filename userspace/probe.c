@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_out.h"
 
 static const char *const mode_names[] = {
 	[PROBE_FENTRY] = "fentry",
@@ -183,6 +184,39 @@ static const char probe_usage[] =
 	"  -j, --json   one JSON object instead of the table\n"
 	"  -h, --help   this text\n";
 
+/* What probe_features found and the mode chosen: a table, or one JSON object. 0 or -errno. */
+static int probe_print(FILE *out, bool json, const struct probe_features *f, enum probe_mode mode)
+{
+	const struct {
+		const char *name;
+		bool ok;
+		const char *what;
+	} rows[] = {
+		{ "btf", f->btf, "kernel BTF (/sys/kernel/btf/vmlinux)" },
+		{ "fentry", f->fentry, "fentry/fexit on " PROBE_SA_INSERT_FUNC },
+		{ "kprobe", f->kprobe, "kprobes on " PROBE_SA_INSERT_FUNC },
+		{ "tracepoint", f->tracepoint, "skb:kfree_skb tracepoint" },
+		{ "ringbuf", f->ringbuf, "BPF ring buffer" },
+		{ "esp", f->esp, "ESP transform (esp4)" },
+		{ "xfrm_stat", f->xfrm_stat, "/proc/net/xfrm_stat" },
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+
+	if (json) {
+		json_t *j = json_object();
+
+		for (size_t i = 0; i < n; i++)
+			j = json_out_extend(j, json_pack("{s:b}", rows[i].name, rows[i].ok));
+		j = json_out_extend(j, json_pack("{s:s}", "mode", probe_mode_name(mode)));
+		return json_out_line(out, j);
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%-11s %-4s %s\n", rows[i].name, rows[i].ok ? "yes" : "no",
+			rows[i].what);
+	fprintf(out, "%-11s %s\n", "mode", probe_mode_name(mode));
+	return 0;
+}
+
 int cmd_probe(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -192,7 +226,6 @@ int cmd_probe(int argc, char **argv)
 	};
 	struct probe_features f;
 	bool json = false;
-	enum probe_mode mode;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
@@ -214,31 +247,9 @@ int cmd_probe(int argc, char **argv)
 	}
 
 	probe_features(&f);
-	mode = probe_choose_mode(&f, false, PROBE_FENTRY);
-	const struct {
-		const char *name;
-		bool ok;
-		const char *what;
-	} rows[] = {
-		{ "btf", f.btf, "kernel BTF (/sys/kernel/btf/vmlinux)" },
-		{ "fentry", f.fentry, "fentry/fexit on " PROBE_SA_INSERT_FUNC },
-		{ "kprobe", f.kprobe, "kprobes on " PROBE_SA_INSERT_FUNC },
-		{ "tracepoint", f.tracepoint, "skb:kfree_skb tracepoint" },
-		{ "ringbuf", f.ringbuf, "BPF ring buffer" },
-		{ "esp", f.esp, "ESP transform (esp4)" },
-		{ "xfrm_stat", f.xfrm_stat, "/proc/net/xfrm_stat" },
-	};
-	const size_t n = sizeof(rows) / sizeof(rows[0]);
-
-	if (json) {
-		printf("{");
-		for (size_t i = 0; i < n; i++)
-			printf("\"%s\":%s,", rows[i].name, rows[i].ok ? "true" : "false");
-		printf("\"mode\":\"%s\"}\n", probe_mode_name(mode));
-	} else {
-		for (size_t i = 0; i < n; i++)
-			printf("%-11s %-4s %s\n", rows[i].name, rows[i].ok ? "yes" : "no", rows[i].what);
-		printf("%-11s %s\n", "mode", probe_mode_name(mode));
+	if (probe_print(stdout, json, &f, probe_choose_mode(&f, false, PROBE_FENTRY))) {
+		cli_error("probe: cannot write the result");
+		return EXIT_FAILURE;
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "json_out.h"
 #include "netns.h"
 #include "rekey.h"
 #include "names.h"
@@ -80,29 +81,35 @@ static void count_losses(struct tracer *t, struct loss_count *l)
 	tracer_drops_foreach(t, add_drop, l);
 }
 
+/* The drops since before, by cause (causes with none left out) */
 static __u64 losses_since(const struct loss_count *now, const struct loss_count *before,
-			  char *causes, size_t len)
+			  __u64 by_cause[DROP_CAUSE_MAX])
 {
 	__u64 total = 0;
-	size_t used = 0;
 
-	causes[0] = '\0';
 	for (int c = 0; c < DROP_CAUSE_MAX; c++) {
-		__u64 n = now->by_cause[c] - before->by_cause[c];
-
-		if (!n)
-			continue;
-		total += n;
-		used += snprintf(causes + used, len > used ? len - used : 0, "%s\"%s\":%" PRIu64,
-				 used ? "," : "", drop_cause_name(c), (uint64_t)n);
+		by_cause[c] = now->by_cause[c] - before->by_cause[c];
+		total += by_cause[c];
 	}
 	return total;
 }
 
+/* {"cause":n,...} for the JSON summary */
+static json_t *losses_json(const __u64 by_cause[DROP_CAUSE_MAX])
+{
+	json_t *j = json_object();
+
+	for (int c = 0; c < DROP_CAUSE_MAX && j; c++)
+		if (by_cause[c])
+			j = json_out_extend(j, json_pack("{s:o}", drop_cause_name(c),
+							 json_out_u64(by_cause[c])));
+	return j;
+}
+
 /* ---- output ---- */
 
-static void print_rekey(bool json, int n, enum rekey_strategy s, const struct rekey_report *r,
-			int ret, const char *err)
+static void print_rekey(FILE *out, bool json, int n, enum rekey_strategy s,
+			const struct rekey_report *r, int ret, const char *err)
 {
 	char old[SPI_STRLEN], new[SPI_STRLEN];
 	double us = (r->end_ns - r->start_ns) / 1e3;
@@ -110,24 +117,29 @@ static void print_rekey(bool json, int n, enum rekey_strategy s, const struct re
 	spi_format(r->old_spi, old);
 	spi_format(r->new_spi, new);
 	if (json) {
-		printf("{\"event\":\"rekey\",\"n\":%d,\"strategy\":\"%s\",\"ok\":%s,\"old_spi\":\"%s\","
-		       "\"new_spi\":\"%s\",\"messages\":%u,\"syscalls\":%u,\"duration_ns\":%" PRIu64
-		       ",\"key_changed\":%s,\"spi_retries\":%d",
-		       n, rekey_strategy_name(s), ret ? "false" : "true", old, ret ? old : new,
-		       r->messages, r->syscalls, (uint64_t)(r->end_ns - r->start_ns),
-		       r->key_changed < 0 ? "null" : r->key_changed ? "true" : "false",
-		       r->spi_retries);
+		/* key_changed: null when it could not be read back */
+		json_t *j = json_pack(
+			"{s:s,s:i,s:s,s:b,s:s,s:s,s:I,s:I,s:o,s:o,s:i}", "event", "rekey", "n", n,
+			"strategy", rekey_strategy_name(s), "ok", !ret,
+			"old_spi", old, "new_spi", ret ? old : new,
+			"messages", (json_int_t)r->messages, "syscalls", (json_int_t)r->syscalls,
+			"duration_ns", json_out_u64(r->end_ns - r->start_ns),
+			"key_changed", r->key_changed < 0 ? json_null() : json_boolean(r->key_changed),
+			"spi_retries", r->spi_retries);
+
 		if (ret)
-			printf(",\"error\":\"%s\"", err);
-		printf("}\n");
+			j = json_out_extend(j, json_pack("{s:o}", "error", json_out_string(err)));
+		json_out_line(out, j);
 	} else if (ret) {
-		printf("rekey %d: %s failed: %s\n", n, rekey_strategy_name(s), err);
+		fprintf(out, "rekey %d: %s failed: %s\n", n, rekey_strategy_name(s), err);
 	} else {
-		printf("rekey %d: %s spi %s -> %s, %u netlink messages, %u syscalls, %.0f us%s\n", n,
-		       rekey_strategy_name(s), old, new, r->messages, r->syscalls, us,
-		       r->key_changed == 0 ? ", key NOT changed (the kernel kept the old one)" : "");
+		fprintf(out,
+			"rekey %d: %s spi %s -> %s, %u netlink messages, %u syscalls, %.0f us%s\n",
+			n, rekey_strategy_name(s), old, new, r->messages, r->syscalls, us,
+			r->key_changed == 0 ? ", key NOT changed (the kernel kept the old one)"
+					    : "");
 	}
-	fflush(stdout);
+	fflush(out);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -143,48 +155,66 @@ struct summary {
 	__u64 *durations; /* of the successful ones */
 };
 
-static void print_summary(bool json, enum rekey_strategy s, struct summary *sm,
+static void print_summary(FILE *out, bool json, enum rekey_strategy s, struct summary *sm,
 			  const struct loss_count *before, const struct loss_count *after,
 			  const char *blind)
 {
-	char causes[256] = "";
-	__u64 lost = 0, median = 0, max = 0;
+	__u64 lost = 0, median = 0, max = 0, by_cause[DROP_CAUSE_MAX];
+	double messages = sm->done ? (double)sm->messages / sm->done : 0;
+	double syscalls = sm->done ? (double)sm->syscalls / sm->done : 0;
 	int ok = sm->done - sm->failed;
+	json_t *causes = NULL;
 
 	if (ok) {
 		qsort(sm->durations, ok, sizeof(__u64), cmp_u64);
 		median = sm->durations[ok / 2];
 		max = sm->durations[ok - 1];
 	}
-	if (after)
-		lost = losses_since(after, before, causes, sizeof(causes));
-	if (json) {
-		printf("{\"event\":\"summary\",\"strategy\":\"%s\",\"rekeys\":%d,\"failed\":%d,"
-		       "\"messages_per_rekey\":%.2f,\"syscalls_per_rekey\":%.2f,"
-		       "\"median_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"key_unchanged\":%d,",
-		       rekey_strategy_name(s), sm->done, sm->failed,
-		       sm->done ? (double)sm->messages / sm->done : 0,
-		       sm->done ? (double)sm->syscalls / sm->done : 0, (uint64_t)median,
-		       (uint64_t)max, sm->key_unchanged);
-		if (after)
-			printf("\"lost\":%" PRIu64 ",\"lost_by_cause\":{%s}}\n", (uint64_t)lost, causes);
-		else
-			printf("\"lost\":null,\"unobserved\":\"%s\"}\n", blind);
-	} else {
-		printf("%d rekeys (%s), %d failed; per rekey %.1f netlink messages, %.1f syscalls, "
-		       "median %.0f us, max %.0f us\n",
-		       sm->done, rekey_strategy_name(s), sm->failed,
-		       sm->done ? (double)sm->messages / sm->done : 0,
-		       sm->done ? (double)sm->syscalls / sm->done : 0, median / 1e3, max / 1e3);
-		if (sm->key_unchanged)
-			printf("%d of them left the key as it was: UPDSA does not change a valid SA's "
-			       "keys\n", sm->key_unchanged);
-		if (after)
-			printf("packets lost during the rekeys: %" PRIu64 "%s%s%s\n", (uint64_t)lost,
-			       *causes ? " {" : "", causes, *causes ? "}" : "");
-		else
-			printf("packets lost: not observed (%s)\n", blind);
+	if (after) {
+		lost = losses_since(after, before, by_cause);
+		causes = losses_json(by_cause);
 	}
+	if (json) {
+		json_t *j = json_pack(
+			"{s:s,s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:i}", "event", "summary",
+			"strategy", rekey_strategy_name(s), "rekeys", sm->done, "failed", sm->failed,
+			"messages_per_rekey", json_out_real(messages, 2),
+			"syscalls_per_rekey", json_out_real(syscalls, 2),
+			"median_ns", json_out_u64(median), "max_ns", json_out_u64(max),
+			"key_unchanged", sm->key_unchanged);
+
+		if (after)
+			j = json_out_extend(j, json_pack("{s:o,s:O}", "lost", json_out_u64(lost),
+							 "lost_by_cause", causes));
+		else /* lost: null, not 0: nobody counted */
+			j = json_out_extend(j, json_pack("{s:n,s:o}", "lost",
+							 "unobserved", json_out_string(blind)));
+		json_out_line(out, j);
+	} else {
+		fprintf(out,
+			"%d rekeys (%s), %d failed; per rekey %.1f netlink messages, %.1f "
+			"syscalls, median %.0f us, max %.0f us\n",
+			sm->done, rekey_strategy_name(s), sm->failed, messages, syscalls,
+			median / 1e3, max / 1e3);
+		if (sm->key_unchanged)
+			fprintf(out,
+				"%d of them left the key as it was: UPDSA does not change a "
+				"valid SA's keys\n",
+				sm->key_unchanged);
+		if (after) {
+			/* the causes as the JSON summary has them, if there were any */
+			char *text =
+				causes && json_object_size(causes) ? json_out_text(causes) : NULL;
+
+			fprintf(out, "packets lost during the rekeys: %" PRIu64 "%s%s\n",
+				(uint64_t)lost, text ? " " : "", text ? text : "");
+			free(text);
+		} else {
+			fprintf(out, "packets lost: not observed (%s)\n", blind);
+		}
+	}
+	json_decref(causes);
+	fflush(out);
 }
 
 static const char rekey_usage[] =
@@ -432,7 +462,7 @@ int cmd_rekey(int argc, char **argv)
 		__u64 next = monotonic_ns() + a.interval_ns;
 
 		ret = rekey_run(rk, &a.opt, &rep, err, sizeof(err));
-		print_rekey(a.json, (int)n, a.opt.strategy, &rep, ret, err);
+		print_rekey(stdout, a.json, (int)n, a.opt.strategy, &rep, ret, err);
 		sm.done++;
 		if (ret)
 			sm.failed++;
@@ -463,7 +493,7 @@ int cmd_rekey(int argc, char **argv)
 		count_losses(&t, &after);
 		tracer_close(&t);
 	}
-	print_summary(a.json, a.opt.strategy, &sm, &before, traced ? &after : NULL, blind);
+	print_summary(stdout, a.json, a.opt.strategy, &sm, &before, traced ? &after : NULL, blind);
 	explicit_bzero(key, sizeof(key));
 	free(sm.durations);
 	return sm.failed ? 1 : 0;

@@ -7,15 +7,16 @@
 #include <string.h>
 
 #include "addr.h"
+#include "json_out.h"
 
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
 		       int netlink_netns)
 {
 	if (o->json)
-		fprintf(o->out,
-			"{\"event\":\"start\",\"probe\":\"%s\",\"unavailable\":\"%s\","
-			"\"netlink_netns\":%d}\n",
-			mode, blind ? blind : "", netlink_netns);
+		json_out_line(o->out, json_pack("{s:s,s:o,s:o,s:i}", "event", "start",
+						"probe", json_out_string(mode),
+						"unavailable", json_out_string(blind),
+						"netlink_netns", netlink_netns));
 	else
 		fprintf(o->out, "# probe mode %s, netlink in %d namespace%s%s%s\n", mode,
 			netlink_netns, netlink_netns == 1 ? "" : "s",
@@ -32,17 +33,19 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 	addr_format(e->family, (const xfrm_address_t *)e->daddr, dst, sizeof(dst));
 	spi_format(e->spi, spi);
 	if (o->json) {
-		fprintf(o->out,
-			"{\"ts_ns\":%" PRIu64 ",\"event\":\"%s\",\"netns\":%u,\"family\":\"%s\","
-			"\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"%s\","
-			"\"reqid\":%u,\"dir\":\"%s\",\"mark\":%u,\"mark_mask\":%u,\"if_id\":%u,"
-			"\"km_state\":\"%s\"",
-			(uint64_t)e->ts_ns, sa_event_name(e->kind), e->netns, family_name(e->family),
-			src, dst, proto_name(e->proto), spi, e->reqid, sa_dir_label(e->dir), e->mark_v,
-			e->mark_m, e->if_id, km_state_name(e->km_state));
-		if (e->kind == SA_EVENT_EXPIRE)
-			fprintf(o->out, ",\"hard\":%s", e->hard ? "true" : "false");
-		fprintf(o->out, ",\"source\":\"%s\"}\n", event_source_name(source));
+		/* hard: expiries only */
+		json_t *hard = e->kind == SA_EVENT_EXPIRE ? json_boolean(e->hard) : NULL;
+		json_t *j = json_pack(
+			"{s:o,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:o*,s:s}",
+			"ts_ns", json_out_u64(e->ts_ns), "event", sa_event_name(e->kind),
+			"netns", (json_int_t)e->netns, "family", family_name(e->family),
+			"src", src, "dst", dst, "proto", proto_name(e->proto), "spi", spi,
+			"reqid", (json_int_t)e->reqid, "dir", sa_dir_label(e->dir),
+			"mark", (json_int_t)e->mark_v, "mark_mask", (json_int_t)e->mark_m,
+			"if_id", (json_int_t)e->if_id, "km_state", km_state_name(e->km_state),
+			"hard", hard, "source", event_source_name(source));
+
+		json_out_line(o->out, j);
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s\n",
 			e->ts_ns / 1e9, sa_event_name(e->kind), e->netns, family_name(e->family), src,
@@ -75,20 +78,24 @@ void trace_print_drop(const struct trace_output *o, const struct drop_key *k,
 	}
 	if (!k->location)
 		reason = "none"; /* seen at an audit hook, before kfree_skb */
-	if (o->json)
-		fprintf(o->out,
-			"{\"ts_ns\":%" PRIu64 ",\"event\":\"drop\",\"netns\":%u,\"family\":\"%s\","
-			"\"dst\":\"%s\",\"spi\":\"%s\",\"cause\":\"%s\",\"reason\":\"%s\","
-			"\"location\":\"%s\",\"count\":%" PRIu64 ",\"total\":%" PRIu64
-			",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64 "}\n",
-			(uint64_t)v->last_ts_ns, k->netns, family_name(k->family), dst, spi,
-			drop_cause_name(k->cause), reason, loc, (uint64_t)count, (uint64_t)v->count,
-			(uint64_t)v->first_ts_ns, (uint64_t)v->last_ts_ns);
-	else
+	if (o->json) {
+		json_t *j = json_pack(
+			"{s:o,s:s,s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
+			"ts_ns", json_out_u64(v->last_ts_ns), "event", "drop",
+			"netns", (json_int_t)k->netns, "family", family_name(k->family),
+			"dst", dst, "spi", spi, "cause", drop_cause_name(k->cause),
+			"reason", json_out_string(reason), "location", json_out_string(loc),
+			"count", json_out_u64(count), "total", json_out_u64(v->count),
+			"first_ts_ns", json_out_u64(v->first_ts_ns),
+			"last_ts_ns", json_out_u64(v->last_ts_ns));
+
+		json_out_line(o->out, j);
+	} else {
 		fprintf(o->out, "%.6f drop          netns %u dst %s spi %s %s x%" PRIu64
 			" (total %" PRIu64 ") reason %s at %s\n",
 			v->last_ts_ns / 1e9, k->netns, dst, spi, drop_cause_name(k->cause),
 			(uint64_t)count, (uint64_t)v->count, reason, loc);
+	}
 	fflush(o->out);
 }
 
@@ -115,23 +122,27 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 	addr_format(tfamily, (const xfrm_address_t *)p->tmpl_daddr, tdst, sizeof(tdst));
 	spi_format(p->tmpl_spi, spi);
 	if (o->json) {
-		fprintf(o->out,
-			"{\"ts_ns\":%" PRIu64 ",\"event\":\"%s\",\"netns\":%u,\"family\":\"%s\","
-			"\"src\":\"%s\",\"dst\":\"%s\",\"dir\":\"%s\",\"action\":\"%s\","
-			"\"priority\":%u,\"index\":%u,\"mark\":%u,\"mark_mask\":%u,\"if_id\":%u,"
-			"\"templates\":%u",
-			(uint64_t)p->ts_ns, policy_event_name(p->kind), p->netns,
-			family_name(p->family), src, dst, policy_dir_name(p->dir),
-			policy_action_name(p->action), p->priority, p->index,
-			p->mark_v, p->mark_m, p->if_id, p->n_tmpl);
+		json_t *j = json_pack(
+			"{s:o,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"ts_ns", json_out_u64(p->ts_ns), "event", policy_event_name(p->kind),
+			"netns", (json_int_t)p->netns, "family", family_name(p->family),
+			"src", src, "dst", dst, "dir", policy_dir_name(p->dir),
+			"action", policy_action_name(p->action),
+			"priority", (json_int_t)p->priority, "index", (json_int_t)p->index,
+			"mark", (json_int_t)p->mark_v, "mark_mask", (json_int_t)p->mark_m,
+			"if_id", (json_int_t)p->if_id, "templates", (json_int_t)p->n_tmpl);
+
+		/* the first template, if any; hard: expiries only */
 		if (p->n_tmpl)
-			fprintf(o->out,
-				",\"proto\":\"%s\",\"spi\":\"%s\",\"reqid\":%u,"
-				"\"tmpl_src\":\"%s\",\"tmpl_dst\":\"%s\"",
-				proto_name(p->tmpl_proto), spi, p->tmpl_reqid, tsrc, tdst);
+			j = json_out_extend(j, json_pack("{s:s,s:s,s:I,s:s,s:s}",
+							 "proto", proto_name(p->tmpl_proto),
+							 "spi", spi,
+							 "reqid", (json_int_t)p->tmpl_reqid,
+							 "tmpl_src", tsrc, "tmpl_dst", tdst));
 		if (p->kind == POLICY_EVENT_EXPIRE)
-			fprintf(o->out, ",\"hard\":%s", p->hard ? "true" : "false");
-		fprintf(o->out, ",\"source\":\"%s\"}\n", event_source_name(source));
+			j = json_out_extend(j, json_pack("{s:b}", "hard", p->hard));
+		j = json_out_extend(j, json_pack("{s:s}", "source", event_source_name(source)));
+		json_out_line(o->out, j);
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s dir %s %s", p->ts_ns / 1e9,
 			policy_event_name(p->kind), p->netns, family_name(p->family), src, dst,
@@ -153,10 +164,10 @@ void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m)
 				    : "any";
 
 	if (o->json)
-		fprintf(o->out,
-			"{\"ts_ns\":%" PRIu64 ",\"event\":\"%s\",\"netns\":%u,\"proto\":\"%s\","
-			"\"source\":\"netlink\"}\n",
-			(uint64_t)m->sa.ts_ns, event, m->sa.netns, proto);
+		json_out_line(o->out, json_pack("{s:o,s:s,s:I,s:s,s:s}",
+						"ts_ns", json_out_u64(m->sa.ts_ns), "event", event,
+						"netns", (json_int_t)m->sa.netns, "proto", proto,
+						"source", event_source_name(SOURCE_NETLINK)));
 	else
 		fprintf(o->out, "%.6f %-13s netns %u proto %s\n", m->sa.ts_ns / 1e9, event,
 			m->sa.netns, proto);
@@ -166,12 +177,12 @@ void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m)
 void trace_print_end(const struct trace_output *o, const struct trace_counters *c)
 {
 	if (o->json)
-		fprintf(o->out,
-			"{\"event\":\"end\",\"events_lost\":%" PRIu64 ",\"drops_overflow\":%" PRIu64
-			",\"larval_states\":%" PRIu64 ",\"netlink_overruns\":%" PRIu64
-			",\"netlink_malformed\":%" PRIu64 "}\n",
-			(uint64_t)c->events_lost, (uint64_t)c->drops_overflow, (uint64_t)c->larval,
-			(uint64_t)c->netlink_overruns, (uint64_t)c->netlink_bad);
+		json_out_line(o->out, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "event", "end",
+			"events_lost", json_out_u64(c->events_lost),
+			"drops_overflow", json_out_u64(c->drops_overflow),
+			"larval_states", json_out_u64(c->larval),
+			"netlink_overruns", json_out_u64(c->netlink_overruns),
+			"netlink_malformed", json_out_u64(c->netlink_bad)));
 	else
 		fprintf(o->out,
 			"# end: %" PRIu64 " events lost, %" PRIu64 " drops over the map's capacity, %" PRIu64

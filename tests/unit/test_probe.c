@@ -7,6 +7,8 @@
 
 #include "../../userspace/probe.c"
 
+#include <stdlib.h>
+
 static void test_mode_names(void **state)
 {
 	enum probe_mode m;
@@ -69,6 +71,38 @@ static void test_kallsyms(void **state)
 	fclose(f);
 }
 
+/* probe --json: one object, the features in the table's order, then the mode. It takes no
+ * text from outside; jansson must read it back as it was printed before. */
+static void test_print_json(void **state)
+{
+	struct probe_features f = { .btf = true, .tracepoint = true, .ringbuf = true,
+				    .xfrm_stat = true };
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+	json_error_t e;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(probe_print(out, true, &f, PROBE_TRACEPOINT), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(buf, "{\"btf\":true,\"fentry\":false,\"kprobe\":false,"
+				 "\"tracepoint\":true,\"ringbuf\":true,\"esp\":false,"
+				 "\"xfrm_stat\":true,\"mode\":\"tracepoint\"}\n");
+	j = json_loads(buf, JSON_REJECT_DUPLICATES, &e);
+	assert_non_null(j);
+	assert_int_equal(json_object_size(j), 8);
+	json_decref(j);
+	free(buf);
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(probe_print(out, false, &f, PROBE_TRACEPOINT), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "fentry      no   fentry/fexit on xfrm_state_add\n"));
+	assert_non_null(strstr(buf, "\nmode        tracepoint\n"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -76,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_best_mode),
 		cmocka_unit_test(test_forced_mode),
 		cmocka_unit_test(test_kallsyms),
+		cmocka_unit_test(test_print_json),
 	};
 
 	return cmocka_run_group_tests_name("probe", tests, NULL, NULL);
