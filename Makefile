@@ -94,11 +94,18 @@ $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) $(SKELS) | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS))
 
+# Mocks, opt-in per driver: WRAP_test_X lists the functions tests/unit/test_X.c replaces.
+# The linker (--wrap=fn) sends the module's calls of fn to the driver's __wrap_fn, which
+# answers from its cmocka queue when the test armed it and calls __real_fn otherwise. Only
+# calls from the driver's object (the module it includes) are redirected.
+WRAP_test_rekey := netns_open xfrm_client_open xfrm_sa_dump xfrm_client_run monotonic_ns
+
 # A driver includes the module it tests (to reach its static functions) and links the rest.
 $(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) \
 		| $(OUTPUT)/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(filter-out $(OUTPUT)/userspace/$*.o,$(LIB_OBJS)) -o $@ \
+		$(foreach fn,$(WRAP_test_$*),-Wl,--wrap=$(fn)) \
 		$(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS) cmocka)
 
 # Debian packages that build, tests, benchmarks and the demo need.

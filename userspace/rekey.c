@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "netns.h"
+#include "rekey_journal.h"
 #include "xfrm_client.h"
 
 #define PENDING_MAX 64 /* old SAs waiting for their deletion, per side */
@@ -34,22 +35,11 @@ struct pending_delete {
 	struct xfrm_sa sa;
 };
 
-/*
- * The journal: before a make-before-break changes anything, the SPIs it may leave behind if
- * killed (the pair's, the new one, those waiting for deletion) go to a small file in
- * REKEY_RUN_DIR named after the namespaces and addresses. A later rekey_open adopts only
- * SAs named there: a second SA someone else made (an IKE daemon's own rekey) is left alone.
- * One pwrite per rekey, no key, removed when nothing is left to delete.
- */
-#define REKEY_RUN_DIR "/run/rekeygap"
-#define JOURNAL_SPIS (2 * PENDING_MAX + 2 * SPI_TRIES + 2)
-#define JOURNAL_MAGIC "rkgjrnl1"
+/* the journal's record has room for every SPI make-before-break may leave */
+_Static_assert(2 * PENDING_MAX + 2 * SPI_TRIES + 2 == REKEY_JOURNAL_SPIS, "journal layout");
 
-struct journal_record {
-	char magic[8];
-	__u32 n;
-	__be32 spi[JOURNAL_SPIS];
-};
+/* where journals go: REKEY_JOURNAL_DIR, elsewhere in the unit tests */
+static const char *journal_dir = REKEY_JOURNAL_DIR;
 
 struct rekey_side {
 	bool present;
@@ -71,10 +61,7 @@ struct rekey {
 	struct rekey_side out, in;
 	struct xfrm_batch batch;
 	char note[256]; /* leftovers of an interrupted rekey, or "" */
-	int journal_fd;     /* -1: not written yet */
-	bool journal_ours;  /* written or adopted from: removed once nothing is left */
-	char journal_path[160];
-	struct journal_record journal; /* as read at open, then as last written */
+	struct rekey_journal journal; /* of this pair: the SPIs a killed run may leave */
 };
 
 static const char *const strategy_names[] = {
@@ -214,80 +201,26 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	return 0;
 }
 
-/* Open (or make) the journal of this pair and read what a killed run left in it. */
-static void journal_open(struct rekey *rk)
-{
-	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
-	struct journal_record j;
-
-	int fd;
-
-	addr_format(rk->target.family, &rk->target.saddr, src, sizeof(src));
-	addr_format(rk->target.family, &rk->target.daddr, dst, sizeof(dst));
-	snprintf(rk->journal_path, sizeof(rk->journal_path), REKEY_RUN_DIR "/mbb-%u-%u-%s-%s",
-		 rk->out.inum, rk->in.inum, src, dst);
-	fd = open(rk->journal_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0 && pread(fd, &j, sizeof(j), 0) == sizeof(j) &&
-	    !memcmp(j.magic, JOURNAL_MAGIC, sizeof(j.magic)) && j.n <= JOURNAL_SPIS)
-		rk->journal = j;
-	if (fd >= 0)
-		close(fd);
-}
-
-static bool journal_has(const struct rekey *rk, __be32 spi)
-{
-	for (__u32 i = 0; i < rk->journal.n; i++)
-		if (rk->journal.spi[i] == spi)
-			return true;
-	return false;
-}
-
-static void journal_add(struct rekey *rk, __be32 spi)
-{
-	if (spi && !journal_has(rk, spi) && rk->journal.n < JOURNAL_SPIS)
-		rk->journal.spi[rk->journal.n++] = spi;
-}
-
-/* Before a make-before-break: every SPI it may leave (spis: the new ones it may try). */
-static void journal_write(struct rekey *rk, const __be32 *spis, int n_spis)
+/* Before a make-before-break: every SPI it may leave (tried: the new ones it may try). */
+static void journal_write(struct rekey *rk, const __be32 *tried, int n_tried)
 {
 	struct rekey_side *sides_[] = { &rk->out, &rk->in };
+	__be32 spis[2 * (1 + PENDING_MAX) + SPI_TRIES + 1];
+	unsigned int n = 0;
 
-	if (rk->journal_fd < 0) { /* the first make-before-break of this run */
-		if (mkdir(REKEY_RUN_DIR, 0700) && errno != EEXIST)
-			return; /* no journal: a killed run's leftovers will need --spi */
-		rk->journal_fd = open(rk->journal_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-				      0600);
-		if (rk->journal_fd < 0)
-			return;
-	}
-	rk->journal_ours = true;
-	memcpy(rk->journal.magic, JOURNAL_MAGIC, sizeof(rk->journal.magic));
-	rk->journal.n = 0;
 	for (int k = 0; k < 2; k++) {
 		struct rekey_side *side = sides_[k];
 
 		if (!side->present)
 			continue;
-		journal_add(rk, side->sa.info.id.spi);
+		spis[n++] = side->sa.info.id.spi;
 		for (int i = 0; i < side->n_pending; i++)
-			journal_add(rk, side->pending[i].sa.info.id.spi);
+			spis[n++] = side->pending[i].sa.info.id.spi;
 	}
-	for (int i = 0; i < n_spis; i++)
-		journal_add(rk, spis[i]);
-	/* (through a byte pointer: gcc 12 takes &rk->journal for its first member's size) */
-	if (pwrite(rk->journal_fd, (const char *)rk + offsetof(struct rekey, journal),
-		   sizeof(rk->journal), 0) != sizeof(rk->journal))
-		rk->journal.n = 0; /* a full /run: recovery will ask for --spi */
-}
-
-/* Nothing left to delete: no journal. */
-static void journal_close(struct rekey *rk)
-{
-	if (rk->journal_fd >= 0)
-		close(rk->journal_fd);
-	if (rk->journal_ours && !rk->out.n_pending && !rk->in.n_pending)
-		unlink(rk->journal_path);
+	for (int i = 0; i < n_tried && n < sizeof(spis) / sizeof(spis[0]); i++)
+		spis[n++] = tried[i];
+	/* no journal (a full or read-only /run): a killed run's leftovers will need --spi */
+	rekey_journal_write(&rk->journal, spis, n);
 }
 
 static const struct xfrm_sa *candidate(const struct rekey_side *side, __be32 spi)
@@ -340,8 +273,9 @@ static int adopt_leftovers(struct rekey *rk, struct rekey_side *side, __be32 spi
 		return -EEXIST;
 	}
 	for (int i = 0; i < side->n_cand; i++)
-		if (&side->cand[i] != live && (!journal_has(rk, side->cand[i].info.id.spi) ||
-					       !xfrm_sa_siblings(live, &side->cand[i]))) {
+		if (&side->cand[i] != live &&
+		    (!rekey_journal_has(&rk->journal, side->cand[i].info.id.spi) ||
+		     !xfrm_sa_siblings(live, &side->cand[i]))) {
 			several_sas(side, &rk->target, err, errlen);
 			return -EEXIST;
 		}
@@ -350,7 +284,7 @@ static int adopt_leftovers(struct rekey *rk, struct rekey_side *side, __be32 spi
 
 		if (&side->cand[i] == live)
 			continue;
-		rk->journal_ours = true;
+		rekey_journal_claim(&rk->journal);
 		side->pending[side->n_pending].due_ns = 0; /* set by the next rekey */
 		side->pending[side->n_pending++].sa = side->cand[i];
 		snprintf(rk->note + used, sizeof(rk->note) - used, "%sspi %s in %s",
@@ -381,14 +315,14 @@ int rekey_open(struct rekey **rkp, const char *out_netns, const char *in_netns,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rk->journal_fd = -1;
+	rk->journal.fd = -1;
 	rk->target = *target;
 	if (out_netns || !in_netns)
 		ret = open_side(&rk->out, out_netns, target, err, errlen);
 	if (!ret && in_netns)
 		ret = open_side(&rk->in, in_netns, target, err, errlen);
 	if (!ret)
-		journal_open(rk);
+		rekey_journal_open(&rk->journal, journal_dir, rk->out.inum, rk->in.inum, target);
 	spi = ret ? 0 : live_spi(rk);
 	if (!ret && !spi && rk->out.present && rk->in.present) {
 		snprintf(err, errlen, "the SAs do not pair up: spi %s in %s, %s in %s",
@@ -943,6 +877,7 @@ void rekey_close(struct rekey *rk)
 	if (rk->out.c.nl)
 		xfrm_client_close(&rk->out.c);
 	xfrm_batch_wipe(&rk->batch);
-	journal_close(rk);
+	/* nothing left to delete: no journal */
+	rekey_journal_close(&rk->journal, !rk->out.n_pending && !rk->in.n_pending);
 	free(rk);
 }

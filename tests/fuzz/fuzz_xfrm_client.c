@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * libFuzzer target: what the rekey engine reads from the kernel (userspace/xfrm_client.c):
- * GETSA/GETPOLICY replies and dump entries parsed, an SA's key layout and successor built,
- * and a datagram of answers matched to requests. Seeds: the 6.1 GETSA captures.
+ * libFuzzer target: what the rekey engine reads from the kernel: GETSA/GETPOLICY replies
+ * and dump entries parsed, an SA's key layout and successor built (userspace/xfrm_sa.c, built
+ * with it by tests/fuzz/run), and a datagram of answers matched to requests
+ * (userspace/xfrm_client.c). Seeds: the 6.1 GETSA captures.
  */
 #include <stdint.h>
 #include <stdlib.h>
