@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "addr.h"
-#include "metrics.h"
+#include "json_out.h"
 #include "names.h"
 
 struct episode_log {
 	struct episode ring[EPISODE_LOG_KEPT];
-	char ring_netns[EPISODE_LOG_KEPT][64];
+	char ring_netns[EPISODE_LOG_KEPT][64]; /* the label as it was when the episode ended */
 	unsigned int ring_next, ring_n;
 };
 
@@ -36,40 +36,48 @@ void episode_log_add(struct episode_log *m, const struct episode *ep, const char
 		m->ring_n++;
 }
 
+/* One episode as /episodes shows it. NULL: out of memory. */
+static json_t *episode_json(const struct episode *ep, const char *netns)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN], old[SPI_STRLEN], new[SPI_STRLEN];
+	json_t *j, *drops = json_object();
+
+	for (int c = 0; drops && c < DROP_CAUSE_MAX; c++)
+		if (ep->drops[c] && json_object_set_new(drops, drop_cause_name(c),
+							json_out_u64(ep->drops[c]))) {
+			json_decref(drops);
+			drops = NULL;
+		}
+	addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src, sizeof(src));
+	addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst, sizeof(dst));
+	j = json_pack("{s:o,s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:o,s:o}",
+		      "id", json_out_u64(ep->id), "netns", json_out_string(netns),
+		      "src", src, "dst", dst, "proto", proto_label(ep->flow.proto),
+		      "reqid", (json_int_t)ep->flow.reqid, "dir", sa_dir_label(ep->flow.dir),
+		      "kind", episode_kind_name(ep->kind), "old_spi", spi_format(ep->old_spi, old),
+		      "new_spi", ep->new_spi ? spi_format(ep->new_spi, new) : "",
+		      "t_delete_old_ns", json_out_u64(ep->t_delete_old),
+		      "t_insert_new_ns", json_out_u64(ep->t_insert_new));
+	if (ep->has_gap)
+		j = json_out_extend(j, json_pack("{s:o,s:o}", "gap_ns", json_out_u64(ep->gap_ns),
+						 "overlap_ns", json_out_u64(ep->overlap_ns)));
+	return json_out_extend(j, json_pack("{s:o,s:o,s:o}", "dropped",
+					    json_out_u64(ep->drops_total), "outage_ns",
+					    json_out_u64(ep->outage_ns), "drops", drops));
+}
+
 int episode_log_write_json(const struct episode_log *m, FILE *out)
 {
 	unsigned int first = (m->ring_next + EPISODE_LOG_KEPT - m->ring_n) % EPISODE_LOG_KEPT;
+	json_t *all = json_array();
 
-	fputs("[", out);
-	for (unsigned int i = 0; i < m->ring_n; i++) {
+	for (unsigned int i = 0; all && i < m->ring_n; i++) {
 		unsigned int k = (first + i) % EPISODE_LOG_KEPT;
-		const struct episode *ep = &m->ring[k];
-		char ns[160], src[ADDR_STRLEN], dst[ADDR_STRLEN], old[SPI_STRLEN], new[SPI_STRLEN];
 
-		metrics_label_escape(m->ring_netns[k], ns, sizeof(ns));
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.saddr, src, sizeof(src));
-		addr_format(ep->flow.family, (const xfrm_address_t *)ep->flow.daddr, dst, sizeof(dst));
-		fprintf(out,
-			"%s\n{\"id\":%llu,\"netns\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
-			"\"proto\":\"%s\",\"reqid\":%u,\"dir\":\"%s\",\"kind\":\"%s\","
-			"\"old_spi\":\"%s\",\"new_spi\":\"%s\"",
-			i ? "," : "", (unsigned long long)ep->id, ns, src, dst,
-			proto_label(ep->flow.proto), ep->flow.reqid, sa_dir_label(ep->flow.dir),
-			episode_kind_name(ep->kind), spi_format(ep->old_spi, old),
-			ep->new_spi ? spi_format(ep->new_spi, new) : "");
-		fprintf(out, ",\"t_delete_old_ns\":%llu,\"t_insert_new_ns\":%llu",
-			(unsigned long long)ep->t_delete_old, (unsigned long long)ep->t_insert_new);
-		if (ep->has_gap)
-			fprintf(out, ",\"gap_ns\":%llu,\"overlap_ns\":%llu",
-				(unsigned long long)ep->gap_ns, (unsigned long long)ep->overlap_ns);
-		fprintf(out, ",\"dropped\":%llu,\"outage_ns\":%llu,\"drops\":{",
-			(unsigned long long)ep->drops_total, (unsigned long long)ep->outage_ns);
-		for (int c = 0, n = 0; c < DROP_CAUSE_MAX; c++)
-			if (ep->drops[c])
-				fprintf(out, "%s\"%s\":%llu", n++ ? "," : "", drop_cause_name(c),
-					(unsigned long long)ep->drops[c]);
-		fputs("}}", out);
+		if (json_array_append_new(all, episode_json(&m->ring[k], m->ring_netns[k]))) {
+			json_decref(all);
+			all = NULL;
+		}
 	}
-	fputs("\n]\n", out);
-	return ferror(out) ? -ENOMEM : 0;
+	return json_out_line(out, all);
 }

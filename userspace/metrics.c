@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "addr.h"
 #include "names.h"
@@ -57,7 +58,7 @@ struct histogram {
 struct metrics {
 	struct series *table;
 	struct {
-		struct series *head, *tail;
+		struct series *head; /* utlist: head->prev is the tail */
 		unsigned int n;
 	} list[F_MAX];
 	struct histogram hist[H_MAX][N_DIRS];
@@ -131,33 +132,6 @@ void metrics_label_escape(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static void list_unlink(struct metrics *m, struct series *s)
-{
-	__u8 f = s->key.family;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		m->list[f].head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		m->list[f].tail = s->prev;
-	s->prev = s->next = NULL;
-}
-
-static void list_append(struct metrics *m, struct series *s)
-{
-	__u8 f = s->key.family;
-
-	s->prev = m->list[f].tail;
-	if (s->prev)
-		s->prev->next = s;
-	else
-		m->list[f].head = s;
-	m->list[f].tail = s;
-}
-
 /* A key of family f in namespace netns, every other label zero until set. */
 static struct series_key series_key(enum family f, const char *netns)
 {
@@ -182,14 +156,14 @@ static struct series *series_get(struct metrics *m, const struct series_key *k)
 		return NULL;
 	s->key = *k;
 	HASH_ADD(hh, m->table, key, sizeof(s->key), s);
-	list_append(m, s);
+	DL_APPEND(m->list[k->family].head, s);
 	m->list[k->family].n++;
 	return s;
 }
 
 static void series_drop(struct metrics *m, struct series *s)
 {
-	list_unlink(m, s);
+	DL_DELETE(m->list[s->key.family].head, s);
 	m->list[s->key.family].n--;
 	HASH_DEL(m->table, s);
 	free(s);
@@ -241,8 +215,8 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 		if (s) {
 			s->value = ep->gap_ns / 1e9;
 			/* the most recently updated last: eviction takes the head */
-			list_unlink(m, s);
-			list_append(m, s);
+			DL_DELETE(m->list[F_LAST_GAP].head, s);
+			DL_APPEND(m->list[F_LAST_GAP].head, s);
 			while (m->list[F_LAST_GAP].n > m->max_series) {
 				series_drop(m, m->list[F_LAST_GAP].head);
 				m->evicted++;

@@ -45,7 +45,7 @@ static void test_empty(void **state)
 	(void)state;
 	assert_non_null(log);
 	json = write_json(log);
-	assert_string_equal(json, "[\n]\n");
+	assert_string_equal(json, "[]\n");
 	free(json);
 	episode_log_free(log);
 }
@@ -70,6 +70,12 @@ static void test_ring(void **state)
 		episode_log_add(log, &ep, "gw1");
 	}
 	json = write_json(log);
+	json_error_t e;
+	json_t *parsed = json_loads(json, JSON_REJECT_DUPLICATES, &e);
+
+	assert_non_null(parsed);
+	assert_int_equal(json_array_size(parsed), 100);
+	json_decref(parsed);
 	assert_non_null(strstr(json, "{\"id\":6,"));
 	assert_null(strstr(json, "{\"id\":5,"));
 	assert_non_null(strstr(json, "\"id\":105,\"netns\":\"gw1\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"reqid\":1,\"dir\":\"in\",\"kind\":\"unreplaced\",\"old_spi\":\"0x00001000\",\"new_spi\":\"\""));
@@ -81,11 +87,34 @@ static void test_ring(void **state)
 	episode_log_free(log);
 }
 
+/* A namespace label with quotes, a backslash, control and non-UTF-8 bytes: valid JSON,
+ * the valid part unchanged, the invalid byte replaced. */
+static void test_odd_netns(void **state)
+{
+	struct episode_log *log = episode_log_new();
+	struct episode ep = replaced(1);
+	json_error_t e;
+	json_t *parsed;
+	char *json;
+
+	(void)state;
+	episode_log_add(log, &ep, "a\"b\\c\n\x01\xff");
+	json = write_json(log);
+	parsed = json_loads(json, JSON_REJECT_DUPLICATES, &e);
+	assert_non_null(parsed);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(parsed, 0), "netns")),
+			    "a\"b\\c\n\x01\xef\xbf\xbd");
+	json_decref(parsed);
+	free(json);
+	episode_log_free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_odd_netns),
 	};
 
 	return cmocka_run_group_tests_name("episode_log", tests, NULL, NULL);
