@@ -389,6 +389,7 @@ int observer_open(struct observer **obsp, const struct observer_options *opt,
 		obs->handles[i].stat_fd = -1;
 	xfrm_watch_init(&obs->watch, on_netlink, obs);
 	obs->watch.gone = on_netns_gone;
+	obs->watch.silent = opt->drops_only;
 	for (int i = 0; i < opt->n_netns && !ret; i++)
 		ret = xfrm_watch_add(&obs->watch, opt->netns[i], err, errlen);
 	if (!opt->n_netns)

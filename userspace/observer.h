@@ -66,6 +66,9 @@ struct observer_options {
 	 * /proc/net/xfrm_stat open in each namespace from the start */
 	bool dump_sas;
 	bool keep_ksyms;            /* drop locations are named (trace); else freed after start */
+	/* only drops are wanted: no XFRM notification is subscribed to (each would cost the
+	 * kernel a copy per SA change: a rekey counting its losses must not pay that) */
+	bool drops_only;
 };
 
 struct observer_counters {

@@ -22,7 +22,7 @@
 #include "netns.h"
 #include "rekey.h"
 #include "names.h"
-#include "tracer.h"
+#include "observer.h"
 
 #define KEY_FILE_MAX 512
 #define DROP_SETTLE_MS 300 /* after the last rekey: drops of packets still in flight */
@@ -60,25 +60,26 @@ static int read_key_file(const char *path, __u8 *key, size_t *len)
 	return ret;
 }
 
-/* ---- losses, from the BPF drop counters of the namespaces involved ---- */
+/* ---- losses: the observer's drops in the namespaces involved ---- */
 
 struct loss_count {
-	__u32 netns[2];
 	__u64 by_cause[DROP_CAUSE_MAX];
 };
 
-static void add_drop(void *ctx, const struct drop_key *k, const struct drop_value *v)
+/* Every drop the observer reports, summed by cause: before and after are snapshots. */
+static void add_drops(void *ctx, const struct drop_delta *d)
 {
 	struct loss_count *l = ctx;
 
-	if ((k->netns == l->netns[0] || k->netns == l->netns[1]) && k->cause < DROP_CAUSE_MAX)
-		l->by_cause[k->cause] += v->count;
+	if (d->key->cause < DROP_CAUSE_MAX)
+		l->by_cause[d->key->cause] += d->count;
 }
 
-static void count_losses(struct tracer *t, struct loss_count *l)
+/* The drops of the watched namespaces so far, into l. */
+static void count_losses(struct observer *obs, struct loss_count *total, struct loss_count *l)
 {
-	memset(l->by_cause, 0, sizeof(l->by_cause));
-	tracer_drops_foreach(t, add_drop, l);
+	observer_flush(obs);
+	*l = *total;
 }
 
 /* The drops since before, by cause (causes with none left out) */
@@ -394,10 +395,10 @@ int cmd_rekey(int argc, char **argv)
 		.count = 1,
 		.interval_ns = NSEC_PER_SEC,
 	};
-	struct loss_count before = {}, after = {};
+	struct loss_count before = {}, after = {}, total = {};
 	struct summary sm = {};
-	struct tracer t;
-	bool traced;
+	struct observer *obs = NULL;
+	bool traced = false;
 	__u8 key[KEY_FILE_MAX];
 	char err[256], blind[256] = "";
 	struct rekey *rk = NULL;
@@ -441,18 +442,21 @@ int cmd_rekey(int argc, char **argv)
 	/* losses: BPF drop counters in both namespaces, if this kernel lets us */
 	if (a.no_loss_count)
 		snprintf(blind, sizeof(blind), "--no-loss-count");
-	traced = !a.no_loss_count && !tracer_open(&t, false, PROBE_FENTRY,
-						  &(struct tracer_handlers){}, blind, sizeof(blind));
-	if (traced) {
-		const char *names[2] = { a.netns ? a.netns : a.from, a.netns ? NULL : a.to };
-		int fd;
+	if (!a.no_loss_count) {
+		const char *names[2] = { a.netns ? a.netns : a.from, a.to };
+		struct observer_options oo = { .who = "rekey", .netns = names,
+					       .n_netns = a.netns ? 1 : 2, .probe = PROBE_FENTRY,
+					       .drops_only = true };
+		struct observer_sink sink = { .drops = add_drops, .ctx = &total };
 
-		for (int i = 0; i < 2; i++)
-			if (names[i] && !netns_open(names[i], &fd, &before.netns[i]))
-				close(fd);
-		after.netns[0] = before.netns[0];
-		after.netns[1] = before.netns[1];
-		count_losses(&t, &before);
+		traced = !observer_open(&obs, &oo, &sink, blind, sizeof(blind)) &&
+			 !observer_start(obs, blind, sizeof(blind));
+		if (traced)
+			count_losses(obs, &total, &before);
+		if (!traced) {
+			observer_close(obs);
+			obs = NULL;
+		}
 	}
 
 	signal(SIGINT, on_signal);
@@ -490,9 +494,9 @@ int cmd_rekey(int argc, char **argv)
 	rekey_close(rk);
 	if (traced) {
 		sleep_ns(DROP_SETTLE_MS * NSEC_PER_MSEC);
-		count_losses(&t, &after);
-		tracer_close(&t);
+		count_losses(obs, &total, &after);
 	}
+	observer_close(obs);
 	print_summary(stdout, a.json, a.opt.strategy, &sm, &before, traced ? &after : NULL, blind);
 	explicit_bzero(key, sizeof(key));
 	free(sm.durations);

@@ -96,7 +96,8 @@ int xfrm_watch_add(struct xfrm_watch *w, const char *netns, char *err, size_t er
 		snprintf(ns->name, sizeof(ns->name), "%s", netns);
 	ns->xfrm = open_in(nsfd, NETLINK_XFRM, &ret);
 	if (ns->xfrm)
-		ret = subscribe(ns->xfrm);
+		ret = w->silent ? (mnl_socket_bind(ns->xfrm, 0, MNL_SOCKET_AUTOPID) ? -errno : 0)
+				: subscribe(ns->xfrm);
 	if (!ret)
 		ns->route = open_in(nsfd, NETLINK_ROUTE, &ret);
 	if (!ret && mnl_socket_bind(ns->route, 0, MNL_SOCKET_AUTOPID))

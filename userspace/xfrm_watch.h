@@ -40,6 +40,7 @@ struct xfrm_watch {
 	/* a watched namespace let go by xfrm_watch_rescan (deleted): called before it goes */
 	void (*gone)(void *ctx, __u32 netns, const char *name);
 	bool all;       /* follow: also watch namespaces created in /run/netns */
+	bool silent;    /* set before adding: sockets bound but subscribed to nothing */
 };
 
 void xfrm_watch_init(struct xfrm_watch *w, xfrm_watch_fn fn, void *ctx);

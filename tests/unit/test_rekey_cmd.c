@@ -27,7 +27,7 @@ static char *print_samples(bool json)
 {
 	__u64 durations[3] = { 300, 100, 200 };
 	struct summary sm = { 4, 1, 1, 25, 31, durations };
-	struct loss_count before = { { 0 }, { 0 } }, after = { { 0 }, { 0 } };
+	struct loss_count before = { { 0 } }, after = { { 0 } };
 	struct rekey_report r = sample_report();
 	char *buf = NULL;
 	size_t len;
@@ -97,7 +97,7 @@ static void test_abuse(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_ABUSE; i++) {
 		struct summary sm = { 0 };
-		struct loss_count none = { { 0 }, { 0 } };
+		struct loss_count none = { { 0 } };
 		struct rekey_report r = sample_report();
 		char *buf = NULL;
 		size_t len;
