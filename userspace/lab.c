@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "lab_report.h"
+#include "lab_results.h"
 #include "monitor.h"
 #include "netns.h"
 #include "probe.h"
@@ -45,6 +46,7 @@
 #define PAUSE_NS (1500 * NSEC_PER_MSEC) /* between phases: late drops, episode settle */
 #define TICK_MS 10
 #define KEY_BYTES_MAX 64
+#define LAB_DATAGRAMS_MAX 20000000u /* per direction: ~180 MB of send times and arrivals */
 
 extern char **environ;
 
@@ -53,11 +55,6 @@ static volatile sig_atomic_t stop_sig;
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-int lab_side(const struct lab *lab, __u32 inum)
-{
-	return inum == lab->inum[0] ? 0 : inum == lab->inum[1] ? 1 : -1;
 }
 
 /* ---- ip(8) for links, addresses and routes ---- */

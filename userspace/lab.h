@@ -2,60 +2,11 @@
 /*
  * 'rekeygap lab': two namespaces joined by an ESP tunnel both ways, ground-truth traffic,
  * the monitor in-process, N rekeys with each strategy, a comparison table and a report;
- * then everything removed. The results are kept in struct lab for lab_report.c.
+ * then everything removed. What a run set up and measured is a struct lab (lab_results.h),
+ * which lab_report.c turns into the table and the report.
  */
 #ifndef REKEYGAP_LAB_H
 #define REKEYGAP_LAB_H
-
-#include <linux/types.h>
-#include <stdbool.h>
-#include <stddef.h>
-
-#include "episode.h"
-#include "rekey.h"
-#include "traffic.h"
-
-#define LAB_MAX_PHASES 3
-#define LAB_DATAGRAMS_MAX 20000000u /* per direction: ~180 MB of send times and arrivals */
-
-/* An SA event as the lab keeps it, for the timelines. */
-struct lab_sa_event {
-	__u64 ts_ns;
-	int side; /* 0: namespace A, 1: B */
-	__u8 dir, kind;
-	__u32 spi; /* network order */
-};
-
-struct lab_phase {
-	enum rekey_strategy strategy;
-	__u64 t0, t1; /* CLOCK_MONOTONIC: its rekeys, the old SAs' time and a settle pause */
-	__u32 rekeys, failed;
-	__u64 messages;       /* netlink requests, all pairs */
-	__u32 key_unchanged;  /* update: rekeys after which the kernel still had the old key */
-	/* ground truth and attribution, filled once the traffic has stopped */
-	__u32 sent, lost, attributed;
-};
-
-struct lab {
-	char ns[2][48];   /* names in /run/netns: A, B */
-	int nsfd[2];
-	__u32 inum[2];
-	bool ns_made[2];
-	const char *alg;  /* "rfc4106(gcm(aes))" or "cbc(aes)+hmac(sha256)" */
-	__u32 rate, rekeys;
-	__u64 interval_ns, start_ns;
-	const char *probe_mode;
-	struct traffic_flow flow[2]; /* 0: A->B, 1: B->A */
-	struct lab_phase phase[LAB_MAX_PHASES];
-	int n_phases;
-	struct episode *episodes; /* final episodes, in order of completion */
-	size_t n_episodes, cap_episodes;
-	struct lab_sa_event *events;
-	size_t n_events, cap_events;
-};
-
-/* The side (0: A, 1: B) of a namespace inode, or -1. */
-int lab_side(const struct lab *lab, __u32 inum);
 
 /* rekeygap lab [--rekeys N] [--strategies LIST] [--interval T] [--rate PPS] ... */
 int cmd_lab(int argc, char **argv);

@@ -53,37 +53,6 @@ static int sa_row(int side, __u8 dir)
 	return side == 0 ? ROW_A_IN : ROW_B_IN;
 }
 
-static __u64 episode_start(const struct episode *ep)
-{
-	if (ep->t_delete_old && ep->t_insert_new)
-		return ep->t_delete_old < ep->t_insert_new ? ep->t_delete_old : ep->t_insert_new;
-	return ep->t_delete_old ? ep->t_delete_old : ep->t_insert_new;
-}
-
-static bool in_phase(const struct lab_phase *ph, __u64 t)
-{
-	return t >= ph->t0 && t < ph->t1;
-}
-
-void lab_results(struct lab *lab)
-{
-	for (int i = 0; i < lab->n_phases; i++) {
-		struct lab_phase *ph = &lab->phase[i];
-
-		ph->sent = ph->lost = ph->attributed = 0;
-		for (int f = 0; f < 2; f++) {
-			__u32 sent, lost;
-
-			traffic_count(&lab->flow[f], ph->t0, ph->t1, &sent, &lost);
-			ph->sent += sent;
-			ph->lost += lost;
-		}
-		for (size_t e = 0; e < lab->n_episodes; e++)
-			if (in_phase(ph, episode_start(&lab->episodes[e])))
-				ph->attributed += (__u32)lab->episodes[e].drops_total;
-	}
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
@@ -109,7 +78,7 @@ static void phase_stats(const struct lab *lab, const struct lab_phase *ph, bool 
 	for (size_t e = 0; e < lab->n_episodes; e++) {
 		const struct episode *ep = &lab->episodes[e];
 
-		if (!in_phase(ph, episode_start(ep)) || (gap && !ep->has_gap))
+		if (!lab_in_phase(ph, lab_episode_start(ep)) || (gap && !ep->has_gap))
 			continue;
 		v[st->n++] = gap ? ep->gap_ns : ep->outage_ns;
 	}
@@ -292,7 +261,7 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		if (life_in_phase(&r->lives[l], ph))
 			sas = json_out_append(sas, json_sa(lab, &r->lives[l]));
 	for (size_t g = 0; g < r->n_groups; g++)
-		if (in_phase(ph, r->groups[g].t_first))
+		if (lab_in_phase(ph, r->groups[g].t_first))
 			groups = json_out_append(groups, json_drop_group(lab, &r->groups[g]));
 	return json_pack(
 		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o}",
@@ -313,7 +282,7 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 	char old[SPI_STRLEN], new[SPI_STRLEN];
 
 	for (int i = 0; i < lab->n_phases; i++)
-		if (in_phase(&lab->phase[i], episode_start(ep)))
+		if (lab_in_phase(&lab->phase[i], lab_episode_start(ep)))
 			phase = i;
 	/* an SA without a direction is said as out here (the lab's SAs all have one) */
 	return json_pack(
@@ -463,7 +432,8 @@ static void write_svg(const struct lab *lab, const struct results *r, const stru
 		int side = lab_side(lab, ep->flow.netns), y;
 		double x0, x1;
 
-		if (side < 0 || !ep->has_gap || !ep->gap_ns || !in_phase(ph, episode_start(ep)))
+		if (side < 0 || !ep->has_gap || !ep->gap_ns ||
+		    !lab_in_phase(ph, lab_episode_start(ep)))
 			continue;
 		y = AXIS_H + sa_row(side, ep->flow.dir) * ROW_H;
 		x0 = xpos(&a, ep->t_delete_old);
@@ -478,7 +448,7 @@ static void write_svg(const struct lab *lab, const struct results *r, const stru
 		double x0, x1;
 		int y = AXIS_H + (dg->flow ? ROW_LOST_BA : ROW_LOST_AB) * ROW_H;
 
-		if (!in_phase(ph, dg->t_first))
+		if (!lab_in_phase(ph, dg->t_first))
 			continue;
 		x0 = xpos(&a, dg->t_first);
 		x1 = xpos(&a, dg->t_last);

@@ -29,6 +29,18 @@ static char *closed(FILE *out, char **buf)
 	return *buf;
 }
 
+/* j as json_out_line writes it (free() the text). */
+static char *line_of(json_t *j)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(json_out_line(out, j), 0);
+	return closed(out, &buf);
+}
+
 static void test_string_valid_unchanged(void **state)
 {
 	json_t *j0;
@@ -54,64 +66,43 @@ static void test_string_round_trip(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < N_ABUSE; i++) {
-		char *buf = NULL;
-		size_t len;
-		FILE *out = open_memstream(&buf, &len);
+		char *text = line_of(json_pack("{s:o}", "name", json_out_string(json_abuse[i].in)));
 		json_t *line[2];
 
-		assert_int_equal(json_out_line(out, json_pack("{s:o}", "name",
-							      json_out_string(json_abuse[i].in))),
-				 0);
-		assert_int_equal(json_lines(closed(out, &buf), line, 2), 1);
+		assert_int_equal(json_lines(text, line, 2), 1);
 		assert_string_equal(json_str(line[0], "name"), json_abuse[i].out);
 		json_decref(line[0]);
-		free(buf);
+		free(text);
 	}
 }
 
 static void test_u64(void **state)
 {
-	char *buf = NULL;
-	size_t len;
-	FILE *out = open_memstream(&buf, &len);
+	char *text = line_of(json_pack("[o,o,o,o,o]", json_out_u64(0), json_out_u64(4294967296ull),
+				       json_out_u64(INT64_MAX), json_out_u64((__u64)INT64_MAX + 1),
+				       json_out_u64(UINT64_MAX)));
 
 	(void)state;
-	assert_int_equal(json_out_line(out, json_pack("[o,o,o,o,o]", json_out_u64(0),
-						      json_out_u64(4294967296ull),
-						      json_out_u64(INT64_MAX),
-						      json_out_u64((__u64)INT64_MAX + 1),
-						      json_out_u64(UINT64_MAX))),
-			 0);
 	/* integers all; above INT64_MAX saturated */
-	assert_string_equal(closed(out, &buf), "[0,4294967296,9223372036854775807,"
-					       "9223372036854775807,9223372036854775807]\n");
-	free(buf);
+	assert_string_equal(text, "[0,4294967296,9223372036854775807,9223372036854775807,"
+				  "9223372036854775807]\n");
+	free(text);
 }
 
 /* Reals keep the decimals printf("%.Nf") showed (6.255 is 6.25499... in binary), without
  * binary noise (0.1, not 0.10000000000000001). */
 static void test_real(void **state)
 {
-	char *buf = NULL;
-	size_t len;
-	FILE *out = open_memstream(&buf, &len);
+	char *text = line_of(json_pack("[o,o,o,o,o,o,o,o,o,o]", json_out_real(0.1, 3),
+				       json_out_real(1.23456, 3), json_out_real(2, 4),
+				       json_out_real(123456.0005, 4), json_out_real(200.123456, 1),
+				       json_out_real(-1, 3), json_out_real(6.255, 2),
+				       json_out_real(NAN, 2), json_out_real(INFINITY, 3),
+				       json_out_real(1e306, 3)));
 
 	(void)state;
-	assert_int_equal(json_out_line(out, json_pack("[o,o,o,o,o,o,o,o,o,o]",
-						      json_out_real(0.1, 3),
-						      json_out_real(1.23456, 3),
-						      json_out_real(2, 4),
-						      json_out_real(123456.0005, 4),
-						      json_out_real(200.123456, 1),
-						      json_out_real(-1, 3),
-						      json_out_real(6.255, 2),
-						      json_out_real(NAN, 2),
-						      json_out_real(INFINITY, 3),
-						      json_out_real(1e306, 3))),
-			 0);
-	assert_string_equal(closed(out, &buf),
-			    "[0.1,1.235,2.0,123456.0005,200.1,-1.0,6.25,null,null,1e306]\n");
-	free(buf);
+	assert_string_equal(text, "[0.1,1.235,2.0,123456.0005,200.1,-1.0,6.25,null,null,1e306]\n");
+	free(text);
 }
 
 static void test_line_and_extend(void **state)

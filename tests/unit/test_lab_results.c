@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Unit tests for userspace/lab_results.c: sides, phases, episode starts, each phase's totals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "../../userspace/lab_results.c"
+
+#include <string.h>
+
+static void test_side_and_phase(void **state)
+{
+	struct lab lab = { .inum = { 11, 22 } };
+	struct lab_phase ph = { .t0 = 100, .t1 = 200 };
+
+	(void)state;
+	assert_int_equal(lab_side(&lab, 11), 0);
+	assert_int_equal(lab_side(&lab, 22), 1);
+	assert_int_equal(lab_side(&lab, 33), -1);
+	assert_false(lab_in_phase(&ph, 99));
+	assert_true(lab_in_phase(&ph, 100));
+	assert_true(lab_in_phase(&ph, 199));
+	assert_false(lab_in_phase(&ph, 200)); /* the next phase's */
+}
+
+static void test_episode_start(void **state)
+{
+	struct episode ep = { .t_delete_old = 500, .t_insert_new = 400 };
+
+	(void)state;
+	assert_int_equal(lab_episode_start(&ep), 400); /* make-before-break: insert first */
+	ep.t_insert_new = 600;
+	assert_int_equal(lab_episode_start(&ep), 500);
+	ep.t_insert_new = 0; /* never replaced */
+	assert_int_equal(lab_episode_start(&ep), 500);
+	ep.t_delete_old = 0;
+	ep.t_insert_new = 700;
+	assert_int_equal(lab_episode_start(&ep), 700);
+}
+
+/* Sent and lost from the receivers' ground truth, attributed from the episodes, per phase. */
+static void test_results(void **state)
+{
+	__u64 sent_ns[6] = { 100, 150, 199, 200, 250, 300 };
+	__u8 got_ab[6] = { 1, 0, 0, 1, 0, 1 }, got_ba[6] = { 1, 1, 1, 1, 1, 0 };
+	struct episode eps[3] = {
+		{ .t_delete_old = 150, .t_insert_new = 160, .drops_total = 2 },
+		{ .t_delete_old = 210, .drops_total = 1 },
+		{ .t_delete_old = 900, .drops_total = 7 }, /* after every phase: nobody's */
+	};
+	struct lab lab = { .n_phases = 2, .episodes = eps, .n_episodes = 3 };
+
+	(void)state;
+	lab.phase[0] = (struct lab_phase){ .t0 = 100, .t1 = 200, .sent = 99, .attributed = 99 };
+	lab.phase[1] = (struct lab_phase){ .t0 = 200, .t1 = 300 };
+	/* the first flow sent all six, the second its first five so far */
+	lab.flow[0] = (struct traffic_flow){ .sent_ns = sent_ns, .received = got_ab, .sent = 6 };
+	lab.flow[1] = (struct traffic_flow){ .sent_ns = sent_ns, .received = got_ba, .sent = 5 };
+	lab_results(&lab);
+	assert_int_equal(lab.phase[0].sent, 6);
+	assert_int_equal(lab.phase[0].lost, 2);
+	assert_int_equal(lab.phase[0].attributed, 2);
+	assert_int_equal(lab.phase[1].sent, 4);
+	assert_int_equal(lab.phase[1].lost, 1);
+	assert_int_equal(lab.phase[1].attributed, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_side_and_phase),
+		cmocka_unit_test(test_episode_start),
+		cmocka_unit_test(test_results),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
