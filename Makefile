@@ -30,8 +30,10 @@ PKG_CONFIG ?= pkg-config
 
 LIBS := libbpf libmnl libmicrohttpd libcap-ng jansson
 CFLAGS ?= -g -O2
+# userspace/: main.c and a folder per stage of the pipeline (see README, Layout)
+USER_DIRS := userspace $(patsubst %/,%,$(sort $(dir $(wildcard userspace/*/*.c userspace/*/*.h))))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -D_GNU_SOURCE \
-	  -Iinclude -Iuserspace -I$(OUTPUT) -DREKEYGAP_VERSION='"$(VERSION)"'
+	  -Iinclude $(addprefix -I,$(USER_DIRS)) -I$(OUTPUT) -DREKEYGAP_VERSION='"$(VERSION)"'
 CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -51,7 +53,8 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
 
 # Userspace: one module per concern, main.c only dispatches commands.
-USER_SRCS := $(wildcard userspace/*.c)
+USER_SRCS := $(wildcard userspace/*.c userspace/*/*.c)
+USER_HDRS := $(wildcard userspace/*.h userspace/*/*.h)
 USER_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
 
@@ -59,14 +62,14 @@ LIB_OBJS := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
 TOOLS := sequdp sa-insert-count rekey-kernel-time
 TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 
-# Unit tests: tests/unit/test_X.c is the cmocka driver for userspace/X.c.
+# Unit tests: tests/unit/test_X.c is the cmocka driver for userspace/*/X.c.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all deps test unit integration bench demo report-check valgrind fuzz clean
 all: $(OUTPUT)/rekeygap $(TOOL_BINS) $(UNIT_BINS)
 
-$(OUTPUT) $(OUTPUT)/userspace $(OUTPUT)/tools $(OUTPUT)/unit:
+$(OUTPUT) $(OUTPUT)/tools $(OUTPUT)/unit:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) | $(OUTPUT)
@@ -82,8 +85,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< >$@.tmp && mv $@.tmp $@
 
 # Every userspace object may include a skeleton: generate them all first.
-$(OUTPUT)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h include/*.h) $(SKELS) | $(OUTPUT)/userspace
+$(OUTPUT)/userspace/%.o: userspace/%.c $(USER_HDRS) $(wildcard include/*.h) $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(LIBS)) -c $< -o $@
 
 $(OUTPUT)/rekeygap: $(USER_OBJS)
@@ -100,11 +104,13 @@ $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) $(SKELS) | $(OUTPUT)/tools
 # calls from the driver's object (the module it includes) are redirected.
 WRAP_test_rekey := netns_open xfrm_client_open xfrm_sa_dump xfrm_client_run monotonic_ns
 
-# A driver includes the module it tests (to reach its static functions) and links the rest.
-$(OUTPUT)/unit/test_%: tests/unit/test_%.c userspace/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) \
-		| $(OUTPUT)/unit
+# A driver includes the module it tests (to reach its static functions) and links the rest;
+# the module is the one userspace/*/X.c of its name.
+.SECONDEXPANSION:
+$(OUTPUT)/unit/test_%: tests/unit/test_%.c $$(filter %/$$*.c,$(USER_SRCS)) $(wildcard tests/unit/*.h) \
+		$(LIB_OBJS) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(filter-out $(OUTPUT)/userspace/$*.o,$(LIB_OBJS)) -o $@ \
+	$(Q)$(CC) $(CFLAGS) $< $(filter-out %/$*.o,$(LIB_OBJS)) -o $@ \
 		$(foreach fn,$(WRAP_test_$*),-Wl,--wrap=$(fn)) \
 		$(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(LIBS) cmocka)
 

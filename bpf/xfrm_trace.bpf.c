@@ -8,7 +8,7 @@
  * a map update per packet, not a ring buffer record.
  *
  * Every SA hook exists twice, fentry/fexit and kprobe/kretprobe, around one handler;
- * userspace keeps the pair the kernel allows (see userspace/tracer.c). Nothing here runs on
+ * userspace keeps the pair the kernel allows (see userspace/observe/tracer.c). Nothing here runs on
  * the per-packet fast path except at drop points.
  */
 #include "vmlinux.h"

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../userspace/cli.c"
-#include "../../userspace/http_server.c"
+#include "cli.c"
+#include "http_server.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

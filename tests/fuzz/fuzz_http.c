@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "../../userspace/http_server.c"
-#include "../../userspace/episode_log.h"
-#include "../../userspace/metrics.h"
+#include "http_server.c"
+#include "episode_log.h"
+#include "metrics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../userspace/cli.c"
+#include "cli.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * libFuzzer target: what the rekey engine reads from the kernel: GETSA/GETPOLICY replies
- * and dump entries parsed, an SA's key layout and successor built (userspace/xfrm_sa.c, built
+ * and dump entries parsed, an SA's key layout and successor built (userspace/rekey/xfrm_sa.c, built
  * with it by tests/fuzz/run), and a datagram of answers matched to requests
- * (userspace/xfrm_client.c). Seeds: the 6.1 GETSA captures.
+ * (userspace/rekey/xfrm_client.c). Seeds: the 6.1 GETSA captures.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../userspace/xfrm_client.c"
+#include "xfrm_client.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * libFuzzer target: XFRM netlink notifications, raw bytes, through the parser the monitor
- * and the trace use (userspace/xfrm_msg.c). Seeds: the 6.1 captures of test_xfrm_msg.c.
+ * and the trace use (userspace/observe/xfrm_msg.c). Seeds: the 6.1 captures of test_xfrm_msg.c.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../userspace/xfrm_msg.c"
+#include "xfrm_msg.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../userspace/xfrm_stat.c"
+#include "xfrm_stat.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

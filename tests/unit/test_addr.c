@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/addr.c: address and SPI text forms. */
+/* Unit tests for userspace/common/addr.c: address and SPI text forms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/addr.c"
+#include "addr.c"
 
 static void test_parse_ipv4(void **state)
 {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/cli.c: numbers and durations on the command line. */
+/* Unit tests for userspace/common/cli.c: numbers and durations on the command line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/cli.c"
+#include "cli.c"
 
 static void test_u32(void **state)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/drop_delta.c: the kernel's cumulative drop counters turned into
+ * Unit tests for userspace/observe/drop_delta.c: the kernel's cumulative drop counters turned into
  * deltas, and idle keys pruned from the map without counting a drop twice or losing one.
  * The BPF map is a fake: an array of keys and values the tests change between scans.
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/drop_delta.c"
+#include "drop_delta.c"
 
 #define MS 1000000ull
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/drop_reason.c, on BTF built here with the numbering of two kernels. */
+/* Unit tests for userspace/observe/drop_reason.c, on BTF built here with the numbering of two kernels. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/drop_reason.c"
+#include "drop_reason.c"
 
 /* enum skb_drop_reason as a kernel of that layout has it */
 static struct btf *make_btf(const char *const *names, int n)

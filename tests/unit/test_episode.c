@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/episode.c: synthetic SA, policy and drop sequences, fed as the
+ * Unit tests for userspace/episodes/episode.c: synthetic SA, policy and drop sequences, fed as the
  * monitor feeds them, and the episodes that come out. Times are in milliseconds here (MS).
  */
 #include <arpa/inet.h>
@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/episode.c"
-#include "../../userspace/names.h"
+#include "episode.c"
+#include "names.h"
 
 #define MS 1000000ull
 #define NS_A 4026532001u /* namespace inodes */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/episode_log.c: the last episodes for /episodes, as JSON. */
+/* Unit tests for userspace/export/episode_log.c: the last episodes for /episodes, as JSON. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/episode_log.c"
+#include "episode_log.c"
 
 static struct episode replaced(__u64 id)
 {

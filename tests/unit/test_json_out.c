@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/json_out.c, and the JSON abuse test of the outputs built on it that
+ * Unit tests for userspace/common/json_out.c, and the JSON abuse test of the outputs built on it that
  * are reachable from here: the trace lines (trace_output.c) and the lab's report.json
  * (lab_report.c). The rekey lines are abused in test_rekey_cmd.c, probe --json in
  * test_probe.c. Every line written is parsed back with jansson.
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/json_out.c"
+#include "json_out.c"
 
 #include <arpa/inet.h>
 #include <linux/ipsec.h>

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/ksyms.c: kallsyms parsing, symbolization, function ranges. */
+/* Unit tests for userspace/observe/ksyms.c: kallsyms parsing, symbolization, function ranges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/ksyms.c"
+#include "ksyms.c"
 
 /* unsorted, with data symbols, an alias and a module symbol, as /proc/kallsyms has them */
 static const char kallsyms_text[] = "ffffffff81c00300 T dst_discard_out\n"

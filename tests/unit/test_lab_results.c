@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/lab_results.c: sides, phases, episode starts, each phase's totals. */
+/* Unit tests for userspace/lab/lab_results.c: sides, phases, episode starts, each phase's totals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/lab_results.c"
+#include "lab_results.c"
 
 #include <string.h>
 

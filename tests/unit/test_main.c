@@ -9,7 +9,7 @@
 
 #define main rekeygap_main
 int rekeygap_main(int argc, char **argv);
-#include "../../userspace/main.c"
+#include "main.c"
 #undef main
 
 /* Run rekeygap with argv, its output discarded; returns its exit status. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/metrics.c: episodes in, exposition out. The text is checked line
+ * Unit tests for userspace/export/metrics.c: episodes in, exposition out. The text is checked line
  * by line (the format promtool checks in the scenarios), in both formats.
  */
 #include <arpa/inet.h>
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/metrics.c"
+#include "metrics.c"
 
 static char *rendered;
 static size_t rendered_len;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/names.c: every value named, fallbacks, the spellings outputs use. */
+/* Unit tests for userspace/common/names.c: every value named, fallbacks, the spellings outputs use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/names.c"
+#include "names.c"
 
 #include <string.h>
 

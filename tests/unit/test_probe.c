@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/probe.c: mode choice and symbol lookup (no kernel needed). */
+/* Unit tests for userspace/observe/probe.c: mode choice and symbol lookup (no kernel needed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/probe.c"
+#include "probe.c"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/rekey.c with netlink mocked: what rekey_open makes of the SAs a
+ * Unit tests for userspace/rekey/rekey.c with netlink mocked: what rekey_open makes of the SAs a
  * killed make-before-break left, and how a later run completes it. The SAs are the captured
  * AES-GCM pair (data/getsa-replies.h), their leftovers built as rekey builds successors.
  *
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/rekey.c"
+#include "rekey.c"
 
 #include "data/getsa-replies.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/rekey_cmd.c: the per-rekey and summary lines, JSON and text, as
+ * Unit tests for userspace/rekey/rekey_cmd.c: the per-rekey and summary lines, JSON and text, as
  * they were printed before jansson wrote them, and the JSON abuse test of both (an error
  * text, the reason losses were not observed).
  */
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../userspace/rekey_cmd.c"
+#include "rekey_cmd.c"
 
 #include <arpa/inet.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/rekey_journal.c, in a temporary directory of their own: what is
+ * Unit tests for userspace/rekey/rekey_journal.c, in a temporary directory of their own: what is
  * written is read back, the file's bytes are the layout an older rekeygap wrote, a file that
  * is not a journal reads as empty, a symlink at the path is never followed, a full record,
  * and the file goes only when it is ours and nothing is left.
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "../../userspace/rekey_journal.c"
+#include "rekey_journal.c"
 
 #define OUT_NS 4026532001u
 #define IN_NS 4026532002u

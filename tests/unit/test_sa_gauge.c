@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests for userspace/sa_gauge.c: SAs present per namespace and direction. */
+/* Unit tests for userspace/export/sa_gauge.c: SAs present per namespace and direction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../userspace/sa_gauge.c"
+#include "sa_gauge.c"
 #include "xfrm_trace.h"
 
 struct seen {

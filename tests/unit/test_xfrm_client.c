@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/xfrm_client.c: batches built, answers matched to their requests,
+ * Unit tests for userspace/rekey/xfrm_client.c: batches built, answers matched to their requests,
  * and, where we may (root: a private network namespace), the real kernel. The SAs and
  * policies sent are test_xfrm_sa.c's business.
  *
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../userspace/xfrm_client.c"
+#include "xfrm_client.c"
 
 #include "xfrm_fixtures.h"
 

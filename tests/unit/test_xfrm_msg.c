@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/xfrm_msg.c: real notifications, then the same and hand-built
+ * Unit tests for userspace/observe/xfrm_msg.c: real notifications, then the same and hand-built
  * messages broken in every way a parser must survive.
  *
  * The msg_ arrays were captured from Debian 12's kernel (6.1.0-56-amd64, iproute2 6.1.0) in
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../userspace/xfrm_msg.c"
+#include "xfrm_msg.c"
 
 /* clang-format off */
 /*

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Unit tests for userspace/xfrm_sa.c: real GETSA replies parsed, rekeyed and broken in every
+ * Unit tests for userspace/rekey/xfrm_sa.c: real GETSA replies parsed, rekeyed and broken in every
  * way a parser must survive; policies parsed and broken. No socket: the transport's driver
  * is test_xfrm_client.c.
  *
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../userspace/xfrm_sa.c"
+#include "xfrm_sa.c"
 
 #include "xfrm_fixtures.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * What the drivers of userspace/xfrm_sa.c and userspace/xfrm_client.c share: the captured
+ * What the drivers of userspace/rekey/xfrm_sa.c and userspace/rekey/xfrm_client.c share: the captured
  * GETSA replies (data/getsa-replies.h), a policy message like the kernel's, and an
  * independent check (plain arithmetic, no libmnl) that an SA is another's successor.
  * Include after cmocka.h and the module under test.

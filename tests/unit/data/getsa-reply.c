@@ -3,7 +3,7 @@
  * getsa-reply: send one XFRM_MSG_GETSA for an ESP SA of the current network namespace and
  * print the kernel's reply as a C byte array named NAME, for the fixtures of
  * tests/unit/test_xfrm_sa.c and test_xfrm_client.c. Deliberately independent of
- * userspace/xfrm_sa.c and xfrm_client.c (plain sockets, no libmnl): the fixtures must not
+ * userspace/rekey/xfrm_sa.c and xfrm_client.c (plain sockets, no libmnl): the fixtures must not
  * be shaped by the code they test. Not part of the build: capture-getsa-replies next to it
  * compiles it by hand and runs it in the test VM,
  *

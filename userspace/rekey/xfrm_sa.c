@@ -2,7 +2,7 @@
 /*
  * XFRM SAs and policies as messages (xfrm_sa.h): checked on the way in, their attributes
  * found and appended, an SA's key located, its successor built, siblings told apart. No
- * socket here: userspace/xfrm_client.c sends and receives them.
+ * socket here: userspace/rekey/xfrm_client.c sends and receives them.
  */
 #include "xfrm_sa.h"
 
