@@ -577,6 +577,29 @@ static void undo_add(struct rekey *rk, struct rekey_side *side, const struct xfr
 }
 
 /*
+ * side's successor under spi, in one batch with the deletions due there: independent
+ * requests, old SAs going does not depend on the new one arriving. *built false: it could
+ * not be built (the error returned), nothing was sent; else the kernel's answer to the NEWSA.
+ */
+static int add_successor(struct rekey *rk, struct rekey_side *side, __be32 spi, const __u8 *key,
+			 size_t key_len, struct xfrm_sa *succ, __u64 now, bool *built, char *err,
+			 size_t errlen)
+{
+	int k, ret = xfrm_sa_rekeyed(&side->sa, spi, key, key_len, succ);
+
+	*built = !ret;
+	if (ret)
+		return ret;
+	batch_reset(rk);
+	xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, succ);
+	k = add_due_deletes(rk, side, now, false);
+	xfrm_client_run(&side->c, &rk->batch);
+	ret = rk->batch.err[0];
+	forget_deletes(rk, side, k, 1, err, errlen);
+	return ret;
+}
+
+/*
  * New SPI: NEWSA on the receiver, NEWSA on the sender, and only once both succeeded are the
  * old SAs queued for deletion (in one batch a failed NEWSA would not stop a DELSA). Due
  * deletions of SAs replaced earlier ride in the same batches: they are independent requests.
@@ -588,7 +611,7 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 	struct xfrm_sa *in_new = malloc(sizeof(*in_new)), *out_new = malloc(sizeof(*out_new));
 	bool in = rk->in.present, out = rk->out.present;
 	__u64 now = rep->start_ns; /* one clock read per rekey: due times need no better */
-	int ret = -ENOMEM, k = 0;
+	int ret = -ENOMEM;
 	__be32 spi = 0;
 
 	if (!in_new || !out_new)
@@ -601,18 +624,14 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 		journal_write(rk, tried, SPI_TRIES + 1);
 	}
 	for (int tries = 0; tries < SPI_TRIES; tries++) {
+		bool built;
+
 		spi = !tries && opt->new_spi ? opt->new_spi : spis[tries];
 		if (in) {
-			ret = xfrm_sa_rekeyed(&rk->in.sa, spi, key, key_len, in_new);
-			if (ret)
+			ret = add_successor(rk, &rk->in, spi, key, key_len, in_new, now, &built, err,
+					    errlen);
+			if (!built)
 				break;
-			batch_reset(rk);
-			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, in_new);
-			k = add_due_deletes(rk, &rk->in, now, false);
-			xfrm_client_run(&rk->in.c, &rk->batch);
-			ret = rk->batch.err[0];
-			/* old inbound SAs going is independent of the new one arriving */
-			forget_deletes(rk, &rk->in, k, 1, err, errlen);
 			if (ret == -EEXIST) { /* the SPI is taken on the receiver: another */
 				rep->spi_retries++;
 				continue;
@@ -623,15 +642,13 @@ static int make_before_break(struct rekey *rk, const struct rekey_options *opt, 
 			}
 		}
 		if (out) {
-			ret = xfrm_sa_rekeyed(&rk->out.sa, spi, key, key_len, out_new);
-			if (ret)
-				break;
-			batch_reset(rk);
-			xfrm_batch_add_sa(&rk->batch, XFRM_MSG_NEWSA, out_new);
-			k = add_due_deletes(rk, &rk->out, now, false);
-			xfrm_client_run(&rk->out.c, &rk->batch);
-			ret = rk->batch.err[0];
-			forget_deletes(rk, &rk->out, k, 1, err, errlen);
+			ret = add_successor(rk, &rk->out, spi, key, key_len, out_new, now, &built, err,
+					    errlen);
+			if (!built) {
+				/* (the receiver's successor, built the same way, is in) */
+				snprintf(err, errlen, "cannot build the new SA: %s", strerror(-ret));
+				goto out_undo_in;
+			}
 			if (ret && ret != -EEXIST)
 				snprintf(err, errlen, "NEWSA in %s: %s", rk->out.name, strerror(-ret));
 			if (ret == -EEXIST) { /* taken on the sender: undo, another SPI */
