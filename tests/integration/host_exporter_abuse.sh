@@ -85,6 +85,9 @@ rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$MON/status")
 touch "$WORK/abuse.stop"
 wait "$ABUSER" || fail "the abuser failed: $(tail -3 "$WORK/abuse.out")"
 cat "$WORK/abuse.out"
+# the abuse happened (else the scrapes above prove nothing): every socket opened, and sent on
+check_eq "abuser's sockets opened" "$(awk '/^abuser:/ { print $2 }' "$WORK/abuse.out")" 1000
+check_ge "abuser's sends" "$(awk '/^abuser:/ { print $9 }' "$WORK/abuse.out")" 1000
 [ "$rss" -lt 65536 ] || fail "monitor RSS $rss KiB under abuse (limit 64 MiB)"
 echo "ok: monitor RSS $rss_before KiB before, $rss KiB under the abuse"
 kill -TERM "$MON"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 mode=$("$REKEYGAP" probe --json | jq -r .mode)
 echo "probe mode on this kernel: $mode"
-[ "$mode" = tracepoint ] || { echo "SKIP: this kernel allows $mode mode, not the degraded one"; exit 0; }
+[ "$mode" = tracepoint ] || skip "this kernel allows $mode mode, not the degraded one"
 
 start=$(date +%s%N)
 "$REKEYGAP" trace --duration 2 >"$WORK/out" 2>"$WORK/err" || fail "trace exited $?: $(cat "$WORK/err")"

@@ -21,6 +21,16 @@ fail() {
 	exit 1
 }
 
+# skip WHY: what this scenario checks does not exist here (a kernel without the degraded
+# mode, say): "SKIP: WHY" and exit 4, kernel selftests' ksft_skip. tests/integration/run
+# takes exit 4 for a skip only with the reason it finds in $REKEYGAP_SKIP_FILE (a command
+# failing with 4 under set -e is no skip); tests/run decides whether a skip is allowed there.
+skip() {
+	echo "SKIP: $*"
+	[ -z "${REKEYGAP_SKIP_FILE:-}" ] || echo "$*" >"$REKEYGAP_SKIP_FILE"
+	exit 4
+}
+
 # check NAME ACTUAL EXPECTED: one line either way, exits on mismatch
 check_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
@@ -190,10 +200,12 @@ flow_start() {
 	ip netns exec "$4" "$SEQUDP" recv --bind "$5" --port "$6" --expect "$7" \
 		--idle 600000 --timeout 600 >"$WORK/recv-$name" &
 	FLOW_RECV[$name]=$!
+	BG_PIDS+=($!) # killed at exit if the scenario fails before flow_wait
 	wait_for_line "$WORK/recv-$name" listening 20 "${FLOW_RECV[$name]}"
 	ip netns exec "$2" "$SEQUDP" send --src "$3" --dst "$5" --port "$6" \
 		--count "$7" --rate "$8" >"$WORK/send-$name" &
 	FLOW_SEND[$name]=$!
+	BG_PIDS+=($!)
 }
 
 # flow_wait NAME: until the sender is done and what it sent had a second to arrive; LOST is
@@ -206,6 +218,16 @@ flow_wait() {
 	echo "flow $1: $(cat "$WORK/send-$1") / $(head -1 "$WORK/recv-$1")"
 	grep '^missing' "$WORK/recv-$1" || true
 	LOST=$(awk '/^received/ { print $6 }' "$WORK/recv-$1" | tr -d ,)
+}
+
+# flow_stop NAME: as flow_wait, but the sender stopped now (SIGINT) rather than at its count;
+# LOST is what the receiver did not get of what was sent
+flow_stop() {
+	kill -INT "${FLOW_SEND[$1]}"
+	flow_wait "$1"
+	LOST=$(($(awk '/^sent/ { print $2 }' "$WORK/send-$1") - $(awk '/^received/ { print $2 }' "$WORK/recv-$1")))
+	echo "flow $1: stopped; $LOST of the datagrams sent did not arrive (the missing ones above" \
+		"include those never sent)"
 }
 
 # traffic_start A B PACKETS RATE / traffic_wait: the flow from A's inner address to B's
