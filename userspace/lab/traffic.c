@@ -117,8 +117,14 @@ static void *bind_in_ns(void *arg)
 		return NULL;
 	}
 	j->fd = udp_socket(&j->f->dst, j->f->port, j->err, sizeof(j->err));
-	if (j->fd >= 0)
+	if (j->fd >= 0) {
+		/* a receiver thread starved on a busy host must not lose datagrams in its own
+		 * socket buffer: the lab's ground truth is what XFRM dropped, nothing else */
+		int rcvbuf = 8 << 20;
+
+		setsockopt(j->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 		setsockopt(j->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	return NULL;
 }
 
