@@ -78,7 +78,8 @@ cleanup() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-" || true); do
 		ip netns del "$ns"
 	done
-	rm -rf "$WORK"
+	# REKEYGAP_KEEP_WORK=1: the scenario's files stay, to look into a failure
+	if [ -n "${REKEYGAP_KEEP_WORK:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 	exit "$rc"
 }
 trap cleanup EXIT
