@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# host_monitor: 'rekeygap monitor' on the host (tracepoint mode, SA events from netlink; no
-# ESP here, so no episodes: the VM scenarios have those). It must serve /metrics in the
+# host_monitor: 'rekeygap monitor' on the host (tracepoint mode, SA events from netlink, forced
+# with --probe so that a kernel allowing more still runs the degraded mode; no ESP here, so no
+# episodes: the VM scenarios have those). It must serve /metrics in the
 # Prometheus text format that promtool accepts, OpenMetrics when asked (ending in # EOF),
 # /episodes as JSON, / as a page, 404 elsewhere; label the namespace it was told to watch
 # by its name and export that namespace's /proc/net/xfrm_stat line for line; count lost
@@ -34,7 +35,7 @@ refuse "bad --max-series" 2 "bad --max-series" --max-series 0
 refuse "bad --max-flows" 2 "bad --max-flows" --max-flows 0
 refuse "missing namespace" 1 "rkg-nowhere" --netns rkg-nowhere --listen "127.0.0.1:$PORT"
 
-bg "$REKEYGAP" monitor --listen "127.0.0.1:$PORT" --netns "$M" 2>"$WORK/mon.err"
+bg "$REKEYGAP" monitor --probe tracepoint --listen "127.0.0.1:$PORT" --netns "$M" 2>"$WORK/mon.err"
 MON=${BG_PIDS[-1]}
 wait_for_line "$WORK/mon.err" "serving $URL/metrics" 60 "$MON"
 cat "$WORK/mon.err"
@@ -117,7 +118,8 @@ check_eq "exit status after SIGTERM" "$rc" 0
 echo "ok: SIGHUP ignored, SIGTERM: exit 0, port released"
 
 # --user nobody: the same, as nobody, the MIB still read (its files were opened at start)
-bg "$REKEYGAP" monitor --listen "127.0.0.1:$PORT" --netns "$M" --user nobody 2>"$WORK/nobody.err"
+bg "$REKEYGAP" monitor --probe tracepoint --listen "127.0.0.1:$PORT" --netns "$M" --user nobody \
+	2>"$WORK/nobody.err"
 NOBODY=${BG_PIDS[-1]}
 wait_for_line "$WORK/nobody.err" "serving $URL/metrics" 60 "$NOBODY"
 for task in /proc/"$NOBODY"/task/*; do
