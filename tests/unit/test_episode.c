@@ -432,6 +432,78 @@ static void test_late_drops(void **state)
 	assert_int_equal(out[0].outage_ns, 100 * MS);
 }
 
+/*
+ * The peer switched first: its packets on the new SPI died here as in_acquire (larval
+ * state, ALLOCSPI done, UPDSA not yet) before the SA came. They are the episode's that SA
+ * joins; so are drops on the old SPI after its delete. A delta straddling the insert counts
+ * once.
+ */
+static void test_preinstall_larval(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 5, 100, 180);
+	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 2, 190, 210); /* scanned after the insert */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 200);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1200);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 4, 1250, 1300); /* grace too short */
+	settle_all(eng, 1300);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].old_spi, htonl(0x1000));
+	assert_int_equal(out[0].new_spi, htonl(0x2000));
+	assert_int_equal(out[0].drops[DROP_IN_ACQUIRE], 7);
+	assert_int_equal(out[0].drops[DROP_IN_NO_STATE], 4);
+	assert_int_equal(out[0].drops_total, 11);
+	assert_int_equal(out[0].first_drop_ns, 100 * MS);
+	assert_int_equal(out[0].outage_ns, 1200 * MS);
+}
+
+/* The old SA deleted, the peer already on an SPI this side has not installed at all. */
+static void test_preinstall_unknown_spi(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 100);
+	drops(eng, NS_B, 0x2000, DROP_IN_NO_STATE, 30, 150, 390);
+	drops(eng, NS_B, 0x7777, DROP_IN_NO_STATE, 9, 150, 150); /* an SPI no SA takes */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 400);
+	settle_all(eng, 400);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].kind, EPISODE_REPLACED);
+	assert_int_equal(out[0].gap_ns, 300 * MS);
+	assert_int_equal(out[0].drops_total, 30);
+	assert_int_equal(out[0].drops[DROP_IN_NO_STATE], 30);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.preinstall_refused, 0);
+}
+
+/* Bounded: an SA coming more than EPISODE_PREINSTALL_NS after the drops does not take them;
+ * a flow's first SA (no rekey) takes nothing; keys beyond the cap are counted. */
+static void test_preinstall_bounds(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+	__u64 late = 100 + EPISODE_PREINSTALL_NS / MS + 100;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 5, 100, 100);
+	drops(eng, NS_A, 0x3000, DROP_IN_ACQUIRE, 6, 100, 100);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x3000, SA_DIR_IN, 200); /* NS_A's first SA */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, late);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, late + 10);
+	settle_all(eng, late + 10);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].drops_total, 0);
+	for (__u32 i = 0; i < EPISODE_PREINSTALL_KEYS + 3; i++)
+		drops(eng, NS_B, 0x100000 + i, DROP_IN_NO_STATE, 2, late + 100, late + 100);
+	episode_advance(eng, (late + 200) * MS, false);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.preinstall_refused, 3 * 2);
+}
+
 /* A re-dump after lost notifications: what is gone is forgotten, what is new joins; no
  * episode comes of it, and the next real rekey is measured as usual. */
 static void test_resync(void **state)
@@ -611,6 +683,7 @@ int main(void)
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
 		T(test_limits),               T(test_resync_after_queued),
+		T(test_preinstall_larval),    T(test_preinstall_unknown_spi), T(test_preinstall_bounds),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

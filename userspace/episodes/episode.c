@@ -65,6 +65,20 @@ struct policy_pin {
 	UT_hash_handle hh;
 };
 
+/*
+ * Drops on an SPI no episode had when they came: the peer switched to an SPI this side has
+ * not installed yet (larval, or absent). Kept for the episode its SA joins when it comes.
+ */
+struct preinstall {
+	struct {
+		__u32 netns, spi;
+		__u32 daddr[4]; /* IPv4: the first word, the rest 0 */
+	} key;
+	__u64 drops[DROP_CAUSE_MAX];
+	__u64 first, last;
+	UT_hash_handle hh;
+};
+
 enum item_type { ITEM_SA, ITEM_POLICY, ITEM_FLUSH, ITEM_DROPS };
 
 struct item {
@@ -93,6 +107,7 @@ struct episode_engine {
 	episode_sa_change_fn sa_change;
 	size_t n_active; /* open and settling */
 	struct policy_pin *pins;
+	struct preinstall *preinstall;
 	struct active_list open, settling;
 	struct item *queue;
 	size_t n_queue, cap_queue;
@@ -124,6 +139,28 @@ void episode_set_timeout(struct episode_engine *eng, __u64 timeout_ns)
 	eng->timeout_ns = timeout_ns;
 }
 
+static void preinstall_key(struct preinstall *p, __u32 netns, __u32 spi, __u8 family,
+			   const __u32 *daddr)
+{
+	memset(&p->key, 0, sizeof(p->key));
+	p->key.netns = netns;
+	p->key.spi = spi;
+	memcpy(p->key.daddr, daddr, family == AF_INET ? 4 : sizeof(p->key.daddr));
+}
+
+/* Pre-install drops of netns (0: every namespace) whose last came before 'before' go. */
+static void preinstall_forget(struct episode_engine *eng, __u32 netns, __u64 before)
+{
+	struct preinstall *p, *tmp;
+
+	HASH_ITER(hh, eng->preinstall, p, tmp) {
+		if ((netns && p->key.netns != netns) || p->last >= before)
+			continue;
+		HASH_DEL(eng->preinstall, p);
+		free(p);
+	}
+}
+
 void episode_engine_free(struct episode_engine *eng)
 {
 	struct flow *f, *ftmp;
@@ -139,6 +176,7 @@ void episode_engine_free(struct episode_engine *eng)
 		HASH_DEL(eng->pins, p);
 		free(p);
 	}
+	preinstall_forget(eng, 0, UINT64_MAX);
 	for (struct active_list *l = &eng->open; l; l = l == &eng->open ? &eng->settling : NULL)
 		while (l->head) {
 			struct active *a = l->head;
@@ -372,6 +410,61 @@ static struct active *waiting_successor(const struct flow *f)
 	return NULL;
 }
 
+/* count drops of cause, between first and last, are the episode's. */
+static void attribute(struct episode *ep, __u8 cause, __u64 count, __u64 first, __u64 last)
+{
+	ep->drops[cause < DROP_CAUSE_MAX ? cause : DROP_OTHER] += count;
+	ep->drops_total += count;
+	if (!ep->first_drop_ns || first < ep->first_drop_ns)
+		ep->first_drop_ns = first;
+	if (last > ep->last_drop_ns)
+		ep->last_drop_ns = last;
+	ep->outage_ns = ep->last_drop_ns - ep->first_drop_ns;
+}
+
+/* Drops on an SPI no episode has: kept for the episode its SA may join. */
+static void preinstall_add(struct episode_engine *eng, const struct drop_key *k, __u64 count,
+			   __u64 first, __u64 last)
+{
+	struct preinstall probe, *p;
+
+	preinstall_key(&probe, k->netns, k->spi, k->family, k->daddr);
+	HASH_FIND(hh, eng->preinstall, &probe.key, sizeof(probe.key), p);
+	if (!p) {
+		if (HASH_COUNT(eng->preinstall) >= EPISODE_PREINSTALL_KEYS ||
+		    !(p = calloc(1, sizeof(*p)))) {
+			eng->st.preinstall_refused += count;
+			return;
+		}
+		p->key = probe.key;
+		p->first = first;
+		HASH_ADD(hh, eng->preinstall, key, sizeof(p->key), p);
+	}
+	p->drops[k->cause < DROP_CAUSE_MAX ? k->cause : DROP_OTHER] += count;
+	if (first < p->first)
+		p->first = first;
+	if (last > p->last)
+		p->last = last;
+}
+
+/* The SA of e has come and joined episode a: the drops on its SPI before it are a's. */
+static void preinstall_claim(struct episode_engine *eng, struct active *a,
+			     const struct sa_event *e)
+{
+	struct preinstall probe, *p;
+
+	preinstall_key(&probe, e->netns, e->spi, e->family, e->daddr);
+	HASH_FIND(hh, eng->preinstall, &probe.key, sizeof(probe.key), p);
+	if (!p)
+		return;
+	if (a && p->last + EPISODE_PREINSTALL_NS >= e->ts_ns)
+		for (int c = 0; c < DROP_CAUSE_MAX; c++)
+			if (p->drops[c])
+				attribute(&a->ep, (__u8)c, p->drops[c], p->first, p->last);
+	HASH_DEL(eng->preinstall, p);
+	free(p);
+}
+
 static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 {
 	struct flow_key k;
@@ -391,6 +484,7 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 		/* delete first: this is the successor (a new SPI or the same one again) */
 		a->ep.new_spi = e->spi;
 		a->ep.t_insert_new = e->ts_ns;
+		preinstall_claim(eng, a, e);
 		flow_add_sa(eng, f, e->spi, e->ts_ns);
 		maybe_complete(eng, a, e->ts_ns);
 		return;
@@ -408,6 +502,8 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 				a->ep.t_switch = f->pin_ts;
 		}
 	}
+	/* (no episode: the flow's first SA; what fell on its SPI before is nobody's rekey) */
+	preinstall_claim(eng, a, e);
 	flow_add_sa(eng, f, e->spi, e->ts_ns);
 }
 
@@ -644,18 +740,12 @@ static void apply_drops(struct episode_engine *eng, const struct drop_key *k, __
 	for (struct active *a = eng->settling.tail; a; a = a->prev)
 		if (drop_matches(a, k, first, last) && (!best || a->t_start > best->t_start))
 			best = a;
-	if (!best || count == 0)
+	if (count == 0)
 		return;
-	if (k->cause < DROP_CAUSE_MAX)
-		best->ep.drops[k->cause] += count;
-	else
-		best->ep.drops[DROP_OTHER] += count;
-	best->ep.drops_total += count;
-	if (!best->ep.first_drop_ns || first < best->ep.first_drop_ns)
-		best->ep.first_drop_ns = first;
-	if (last > best->ep.last_drop_ns)
-		best->ep.last_drop_ns = last;
-	best->ep.outage_ns = best->ep.last_drop_ns - best->ep.first_drop_ns;
+	if (best)
+		attribute(&best->ep, k->cause, count, first, last);
+	else if (k->spi)
+		preinstall_add(eng, k, count, first, last);
 }
 
 /* ---- input and time ---- */
@@ -793,6 +883,7 @@ void episode_forget_netns(struct episode_engine *eng, __u32 netns)
 		if (item_netns(&eng->queue[i]) != netns)
 			eng->queue[kept++] = eng->queue[i];
 	eng->n_queue = kept;
+	preinstall_forget(eng, netns, UINT64_MAX);
 }
 
 void episode_feed_sa(struct episode_engine *eng, const struct sa_event *e)
@@ -880,6 +971,8 @@ static void expire_and_settle(struct episode_engine *eng, __u64 clock)
 			a->ep.kind = EPISODE_UNREPLACED;
 		complete(eng, a, a->t_start + eng->timeout_ns);
 	}
+	if (clock > EPISODE_PREINSTALL_NS)
+		preinstall_forget(eng, 0, clock - EPISODE_PREINSTALL_NS);
 	while ((a = eng->settling.head) && a->t_end + EPISODE_SETTLE_NS <= clock) {
 		list_unlink(&eng->settling, a);
 		if (eng->done)

@@ -16,7 +16,8 @@
  * Drops (deltas of the kernel's per-SA counters, with the time range they fell in) go to the
  * episode of their SA (SPI and destination; outbound drops without an SA to the outbound
  * episode in a gap) if they fall between its start and EPISODE_SETTLE_NS after its end;
- * an episode is final, and handed out, once that time is over.
+ * drops on an SPI before its SA came (EPISODE_PREINSTALL_NS) go to the episode that SA
+ * joins. An episode is final, and handed out, once its settle time is over.
  *
  * Pure logic: no I/O, time only from the caller. Not thread safe.
  */
@@ -31,6 +32,13 @@
 #define EPISODE_REORDER_NS 50000000ull      /* 50 ms: netlink's lag behind BPF */
 #define EPISODE_SETTLE_NS 1000000000ull     /* 1 s of late drops (packets in flight) */
 #define EPISODE_TIMEOUT_NS 10000000000ull   /* 10 s: a deleted SA not replaced by then */
+/*
+ * Drops on an SPI that no episode has (the peer sent on it before this side's SA was there:
+ * larval, or absent) wait this long for the SA to come; the episode it joins takes them.
+ * At most EPISODE_PREINSTALL_KEYS (namespace, SPI, destination) wait at once.
+ */
+#define EPISODE_PREINSTALL_NS 5000000000ull  /* 5 s */
+#define EPISODE_PREINSTALL_KEYS 4096
 
 struct flow_key {
 	__u32 netns;
@@ -74,6 +82,7 @@ struct episode_stats {
 	__u64 flow_sas_evicted; /* a flow's oldest SA forgotten: more than 8 at once */
 	__u64 pins_refused;     /* an outbound policy naming an SPI, beyond 4096 */
 	__u64 episodes_refused; /* an episode, beyond 65,536 open or settling */
+	__u64 preinstall_refused; /* drops on an SPI without an SA, beyond the keys kept */
 	__u64 flows, sas;   /* now */
 };
 

@@ -402,15 +402,18 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *v, bool om,
 		       "Drops not counted: the kernel's drop map was full.", v->drops_overflow, om);
 	header(out, "rekeygap_limit_reached", "counter",
 	       "What a table's cap kept out: SAs of new flows (flows), a flow's oldest SA "
-	       "(flow_sas), outbound policies naming an SPI (policy_pins), episodes (episodes).",
+	       "(flow_sas), outbound policies naming an SPI (policy_pins), episodes (episodes), "
+	       "drops on SPIs waiting for their SA (preinstall).",
 	       om);
 	fprintf(out,
 		"rekeygap_limit_reached_total{limit=\"flows\"} %llu\n"
 		"rekeygap_limit_reached_total{limit=\"flow_sas\"} %llu\n"
 		"rekeygap_limit_reached_total{limit=\"policy_pins\"} %llu\n"
-		"rekeygap_limit_reached_total{limit=\"episodes\"} %llu\n",
+		"rekeygap_limit_reached_total{limit=\"episodes\"} %llu\n"
+		"rekeygap_limit_reached_total{limit=\"preinstall\"} %llu\n",
 		(unsigned long long)v->flows_refused, (unsigned long long)v->flow_sas_evicted,
-		(unsigned long long)v->pins_refused, (unsigned long long)v->episodes_refused);
+		(unsigned long long)v->pins_refused, (unsigned long long)v->episodes_refused,
+		(unsigned long long)v->preinstall_refused);
 	header(out, "rekeygap_build_info", "gauge", "rekeygap's version.", om);
 	fprintf(out, "rekeygap_build_info{version=\"%s\"} 1\n", REKEYGAP_VERSION);
 	header(out, "rekeygap_up", "gauge", "1 while rekeygap monitor runs.", om);

@@ -62,7 +62,7 @@ struct metrics_snapshot {
 	__u64 drops_overflow;     /* drop map full */
 	__u64 resyncs;            /* re-dumps after lost events */
 	/* limits reached (episode_stats): SAs, policies or episodes not followed */
-	__u64 flows_refused, flow_sas_evicted, pins_refused, episodes_refused;
+	__u64 flows_refused, flow_sas_evicted, pins_refused, episodes_refused, preinstall_refused;
 	const struct metrics_sa_count *sas;
 	size_t n_sas;
 	const struct metrics_mib_line *mib;

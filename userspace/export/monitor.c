@@ -198,6 +198,7 @@ static int render_metrics(struct monitor *mon, bool om, FILE *out)
 		.flow_sas_evicted = st.flow_sas_evicted,
 		.pins_refused = st.pins_refused,
 		.episodes_refused = st.episodes_refused,
+		.preinstall_refused = st.preinstall_refused,
 		.sas = (const struct metrics_sa_count *)utarray_front(c.sas),
 		.n_sas = utarray_len(c.sas),
 		.mib = (const struct metrics_mib_line *)utarray_front(c.mib),
