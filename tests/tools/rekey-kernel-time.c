@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "rekey_kernel_time.h"
 #include "rekey_kernel_time.skel.h"
+#include "xfrm_msg.h"
 
 struct entry {
 	struct rkt_key k;
@@ -39,30 +40,13 @@ static struct entry prev[RKT_MAX_KEYS];
 static int n_prev;
 static __u64 prev_overflow, prev_unpaired;
 
+/* A message type's name, as the trace and the rekey client name it (xfrm_msg.c). */
 static const char *type_name(__u16 type, char *buf, size_t len)
 {
-	static const char *const names[] = {
-		[XFRM_MSG_NEWSA - XFRM_MSG_BASE] = "NEWSA",
-		[XFRM_MSG_DELSA - XFRM_MSG_BASE] = "DELSA",
-		[XFRM_MSG_GETSA - XFRM_MSG_BASE] = "GETSA",
-		[XFRM_MSG_NEWPOLICY - XFRM_MSG_BASE] = "NEWPOLICY",
-		[XFRM_MSG_DELPOLICY - XFRM_MSG_BASE] = "DELPOLICY",
-		[XFRM_MSG_GETPOLICY - XFRM_MSG_BASE] = "GETPOLICY",
-		[XFRM_MSG_ALLOCSPI - XFRM_MSG_BASE] = "ALLOCSPI",
-		[XFRM_MSG_ACQUIRE - XFRM_MSG_BASE] = "ACQUIRE",
-		[XFRM_MSG_EXPIRE - XFRM_MSG_BASE] = "EXPIRE",
-		[XFRM_MSG_UPDPOLICY - XFRM_MSG_BASE] = "UPDPOLICY",
-		[XFRM_MSG_UPDSA - XFRM_MSG_BASE] = "UPDSA",
-		[XFRM_MSG_POLEXPIRE - XFRM_MSG_BASE] = "POLEXPIRE",
-		[XFRM_MSG_FLUSHSA - XFRM_MSG_BASE] = "FLUSHSA",
-		[XFRM_MSG_FLUSHPOLICY - XFRM_MSG_BASE] = "FLUSHPOLICY",
-		[XFRM_MSG_NEWAE - XFRM_MSG_BASE] = "NEWAE",
-		[XFRM_MSG_GETAE - XFRM_MSG_BASE] = "GETAE",
-	};
+	const char *name = xfrm_msg_type_name(type);
 
-	if (type >= XFRM_MSG_BASE && type - XFRM_MSG_BASE < (int)(sizeof(names) / sizeof(names[0])) &&
-	    names[type - XFRM_MSG_BASE])
-		return names[type - XFRM_MSG_BASE];
+	if (name)
+		return name;
 	snprintf(buf, len, "type%u", type);
 	return buf;
 }
