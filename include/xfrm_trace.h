@@ -12,6 +12,8 @@ enum sa_event_kind {
 	SA_EVENT_UPDATE = 2, /* UPDSA on a valid SA: lifetimes, marks, encap only */
 	SA_EVENT_DELETE = 3, /* DELSA, flush, hard expiry */
 	SA_EVENT_EXPIRE = 4, /* soft or hard expiry notification */
+	SA_EVENT_FIRST_PACKET = 5, /* the SA carried its first packet: outbound encrypted,
+				    * inbound decrypted (ts_ns: when); BPF only */
 };
 
 /* Why a packet was dropped: a fixed vocabulary, documented in the README. */
@@ -41,6 +43,25 @@ enum drop_cause {
 #define SA_DIR_IN 1
 #define SA_DIR_OUT 2
 
+/*
+ * Who made an SA or policy change. The kernel runs XFRM netlink requests in the sender's
+ * context, so BPF sees the process itself; a change from a timer (hard expiry) or a kernel
+ * thread (namespace teardown) is the kernel's. Netlink notifications do not say who sent
+ * the request: without BPF hooks on SA changes the actor is unknown.
+ */
+#define ACTOR_UNKNOWN 0
+#define ACTOR_PROCESS 1 /* pid: its thread group id; comm: the thread group leader's */
+#define ACTOR_KERNEL 2
+
+#define ACTOR_COMM_LEN 16 /* TASK_COMM_LEN */
+
+struct actor {
+	__u32 pid;
+	__u8 kind; /* ACTOR_* */
+	__u8 pad[3];
+	char comm[ACTOR_COMM_LEN]; /* NUL-terminated; empty unless ACTOR_PROCESS */
+};
+
 struct sa_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
 	__u32 netns; /* inode of the SA's network namespace */
@@ -57,6 +78,8 @@ struct sa_event {
 	__u8 mode;
 	__u8 pad;
 	__u32 saddr[4], daddr[4];
+	struct actor actor; /* ADD, UPDATE, DELETE: who did it */
+	__u64 last_packet_ns; /* DELETE: the SA's last packet (0: none seen, or not followed) */
 };
 
 /* What happened to a policy: BPF sees inserts, updates and deletes (the netlink and
@@ -85,6 +108,7 @@ struct policy_event {
 	__u32 tmpl_spi; /* network order */
 	__u32 tmpl_reqid;
 	__u32 tmpl_saddr[4], tmpl_daddr[4];
+	struct actor actor;
 };
 
 struct drop_key {

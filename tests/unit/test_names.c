@@ -28,15 +28,16 @@ static void test_drop_causes(void **state)
 
 static void test_sa_events(void **state)
 {
-	static const char *const trace[] = { "sa_add", "sa_update", "sa_delete", "sa_expire" };
-	static const char *const label[] = { "add", "update", "delete", "expire" };
+	static const char *const trace[] = { "sa_add", "sa_update", "sa_delete", "sa_expire",
+					     "sa_first_packet" };
+	static const char *const label[] = { "add", "update", "delete", "expire", "first_packet" };
 
 	(void)state;
-	for (int k = SA_EVENT_ADD; k <= SA_EVENT_EXPIRE; k++) {
+	for (int k = SA_EVENT_ADD; k <= SA_EVENT_FIRST_PACKET; k++) {
 		assert_string_equal(sa_event_name(k), trace[k - SA_EVENT_ADD]);
 		assert_string_equal(sa_event_label(k), label[k - SA_EVENT_ADD]);
 	}
-	static const int outside[] = { 0, SA_EVENT_EXPIRE + 1, 100, 255 };
+	static const int outside[] = { 0, SA_EVENT_FIRST_PACKET + 1, 100, 255 };
 
 	for (size_t i = 0; i < N_OF(outside); i++) {
 		assert_string_equal(sa_event_name(outside[i]), "?");
@@ -123,6 +124,45 @@ static void test_episode_kinds_and_sources(void **state)
 	assert_string_equal(event_source_name((enum event_source)9), "bpf");
 }
 
+/* Verdicts are bounded labels: every value named, everything else "?", not NULL. */
+static void test_verdicts(void **state)
+{
+	static const char *const want[] = { "clean", "gap", "peer_early", "old_removed_early",
+					    "key_mismatch", "not_replaced", "expired" };
+
+	(void)state;
+	for (int v = VERDICT_CLEAN; v < VERDICT_MAX; v++) {
+		assert_string_equal(verdict_name(v), want[v - VERDICT_CLEAN]);
+		assert_true(strlen(verdict_why(v)) > 10);
+	}
+	assert_string_equal(verdict_name(0), "?");
+	assert_string_equal(verdict_name(VERDICT_MAX), "?");
+	assert_string_equal(verdict_why(VERDICT_MAX), "");
+	assert_string_equal(loss_phase_name(LOSS_PEER_EARLY), "peer_early");
+	assert_string_equal(loss_phase_name(LOSS_PHASE_MAX), "other");
+}
+
+/* Actors: comm and pid for a process, even a comm of 16 bytes without its NUL. */
+static void test_actors(void **state)
+{
+	struct actor a = { .kind = ACTOR_PROCESS, .pid = 4242 };
+	char buf[ACTOR_STRLEN];
+
+	(void)state;
+	memcpy(a.comm, "charon", 7);
+	assert_string_equal(actor_format(&a, buf), "charon[4242]");
+	assert_string_equal(actor_label(&a, buf), "charon");
+	memcpy(a.comm, "0123456789abcdef", ACTOR_COMM_LEN);
+	assert_string_equal(actor_format(&a, buf), "0123456789abcdef[4242]");
+	assert_string_equal(actor_label(&a, buf), "0123456789abcdef");
+	a.kind = ACTOR_KERNEL;
+	assert_string_equal(actor_format(&a, buf), "kernel");
+	assert_string_equal(actor_label(&a, buf), "kernel");
+	a.kind = 77;
+	assert_string_equal(actor_format(&a, buf), "unknown");
+	assert_string_equal(actor_kind_name(ACTOR_UNKNOWN), "unknown");
+}
+
 /* Each table: every value inside its range has a name, none empty. */
 static void test_tables_complete(void **state)
 {
@@ -141,7 +181,13 @@ static void test_tables_complete(void **state)
 		assert_non_null(episode_kind_names[i]);
 	assert_int_equal(N_OF(km_state_names), XFRM_KM_DEAD + 1);
 	assert_int_equal(N_OF(policy_dir_names), XFRM_POLICY_FWD + 1);
-	assert_int_equal(N_OF(sa_event_names), SA_EVENT_EXPIRE + 1);
+	assert_int_equal(N_OF(sa_event_names), SA_EVENT_FIRST_PACKET + 1);
+	for (size_t i = VERDICT_CLEAN; i < N_OF(verdict_names); i++)
+		assert_true(verdict_names[i][0] && *verdict_names[i][1]);
+	for (size_t i = 0; i < N_OF(loss_phase_names); i++)
+		assert_non_null(loss_phase_names[i]);
+	assert_int_equal(N_OF(verdict_names), VERDICT_MAX);
+	assert_int_equal(N_OF(loss_phase_names), LOSS_PHASE_MAX);
 	assert_int_equal(N_OF(policy_event_names), POLICY_EVENT_EXPIRE + 1);
 }
 
@@ -155,6 +201,8 @@ int main(void)
 		cmocka_unit_test(test_directions),
 		cmocka_unit_test(test_families_and_states),
 		cmocka_unit_test(test_episode_kinds_and_sources),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_actors),
 		cmocka_unit_test(test_tables_complete),
 	};
 

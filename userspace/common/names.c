@@ -5,6 +5,7 @@
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -38,6 +39,7 @@ static const char *const sa_event_names[][2] = {
 	[SA_EVENT_UPDATE] = { "sa_update", "update" },
 	[SA_EVENT_DELETE] = { "sa_delete", "delete" },
 	[SA_EVENT_EXPIRE] = { "sa_expire", "expire" },
+	[SA_EVENT_FIRST_PACKET] = { "sa_first_packet", "first_packet" },
 };
 
 static const char *sa_event_spelling(enum sa_event_kind kind, int column)
@@ -143,6 +145,69 @@ static const char *const episode_kind_names[EPISODE_KIND_MAX] = {
 const char *episode_kind_name(enum episode_kind kind)
 {
 	return lookup(episode_kind_names, N_OF(episode_kind_names), kind, "?");
+}
+
+/* the verdict's word, and the sentence that says what it means */
+static const char *const verdict_names[VERDICT_MAX][2] = {
+	[VERDICT_CLEAN] = { "clean", "replaced without loss and without a moment with no SA" },
+	[VERDICT_GAP] = { "gap", "no valid SA for the flow for a while: the old one was deleted "
+				 "before the new one was added" },
+	[VERDICT_PEER_EARLY] = { "peer_early", "packets came on the new SPI before this side's SA "
+					 "was valid (larval or absent): the peer switched first" },
+	[VERDICT_OLD_REMOVED_EARLY] = { "old_removed_early",
+					"packets came on the old SPI after its SA was removed: the "
+					"grace time was shorter than the peer's switch" },
+	[VERDICT_KEY_MISMATCH] = { "key_mismatch", "integrity checks failed: the two sides hold "
+						   "different keys for the SPI" },
+	[VERDICT_NOT_REPLACED] = { "not_replaced", "the SA was deleted and no successor came" },
+	[VERDICT_EXPIRED] = { "expired", "the SA reached its hard lifetime and the kernel removed "
+					 "it" },
+};
+
+const char *verdict_name(enum episode_verdict verdict)
+{
+	return verdict < VERDICT_MAX && verdict_names[verdict][0] ? verdict_names[verdict][0] : "?";
+}
+
+const char *verdict_why(enum episode_verdict verdict)
+{
+	return verdict < VERDICT_MAX && verdict_names[verdict][1] ? verdict_names[verdict][1] : "";
+}
+
+static const char *const loss_phase_names[LOSS_PHASE_MAX] = {
+	[LOSS_GAP] = "gap",
+	[LOSS_PEER_EARLY] = "peer_early",
+	[LOSS_OLD_REMOVED_EARLY] = "old_removed_early",
+	[LOSS_KEY_MISMATCH] = "key_mismatch",
+	[LOSS_OTHER] = "other",
+};
+
+const char *loss_phase_name(enum loss_phase phase)
+{
+	return lookup(loss_phase_names, N_OF(loss_phase_names), phase, "other");
+}
+
+const char *actor_kind_name(__u8 kind)
+{
+	return kind == ACTOR_PROCESS ? "process" : kind == ACTOR_KERNEL ? "kernel" : "unknown";
+}
+
+char *actor_format(const struct actor *a, char buf[ACTOR_STRLEN])
+{
+	if (a->kind == ACTOR_PROCESS)
+		snprintf(buf, ACTOR_STRLEN, "%.*s[%u]", ACTOR_COMM_LEN, a->comm, a->pid);
+	else
+		snprintf(buf, ACTOR_STRLEN, "%s", actor_kind_name(a->kind));
+	return buf;
+}
+
+char *actor_label(const struct actor *a, char buf[ACTOR_STRLEN])
+{
+	if (a->kind == ACTOR_PROCESS)
+		snprintf(buf, ACTOR_STRLEN, "%.*s", ACTOR_COMM_LEN, a->comm);
+	else
+		snprintf(buf, ACTOR_STRLEN, "%s", actor_kind_name(a->kind));
+	return buf;
 }
 
 const char *event_source_name(enum event_source source)

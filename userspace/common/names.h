@@ -20,9 +20,9 @@ enum event_source { SOURCE_BPF, SOURCE_NETLINK };
 
 /* "in_no_state", ...; out of range: "other" (what DROP_OTHER says) */
 const char *drop_cause_name(enum drop_cause cause);
-/* "sa_add", "sa_update", "sa_delete", "sa_expire"; else "?" */
+/* "sa_add", "sa_update", "sa_delete", "sa_expire", "sa_first_packet"; else "?" */
 const char *sa_event_name(enum sa_event_kind kind);
-/* "add", "update", "delete", "expire"; else "?" */
+/* "add", "update", "delete", "expire", "first_packet"; else "?" */
 const char *sa_event_label(enum sa_event_kind kind);
 /* "policy_add", "policy_update", "policy_delete", "policy_expire"; else "?" */
 const char *policy_event_name(enum policy_event_kind kind);
@@ -42,6 +42,20 @@ const char *family_name(__u16 family);
 const char *km_state_name(__u8 state);
 /* "replaced", "unreplaced", "expired"; else "?" */
 const char *episode_kind_name(enum episode_kind kind);
+/* "clean", "gap", "peer_early", "old_removed_early", "key_mismatch", "not_replaced",
+ * "expired"; else "?" */
+const char *verdict_name(enum episode_verdict verdict);
+/* the verdict in one sentence, for people; else "" */
+const char *verdict_why(enum episode_verdict verdict);
+/* "gap", "peer_early", "old_removed_early", "key_mismatch", "other" (also out of range) */
+const char *loss_phase_name(enum loss_phase phase);
+/* ACTOR_PROCESS: "process", ACTOR_KERNEL: "kernel", else "unknown" */
+const char *actor_kind_name(__u8 kind);
+/* "ip[1234]", "kernel", "unknown" */
+#define ACTOR_STRLEN (ACTOR_COMM_LEN + 16)
+char *actor_format(const struct actor *a, char buf[ACTOR_STRLEN]);
+/* for a Prometheus label: the process's comm, "kernel" or "unknown" (no pid: bounded) */
+char *actor_label(const struct actor *a, char buf[ACTOR_STRLEN]);
 /* "bpf", "netlink"; else "bpf" */
 const char *event_source_name(enum event_source source);
 

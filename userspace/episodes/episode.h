@@ -57,6 +57,40 @@ enum episode_kind {
 	EPISODE_KIND_MAX,
 };
 
+/*
+ * Why an episode lost what it lost, one word an episode (see names.c for the sentence each
+ * says). A replaced episode's verdict is the phase that lost the most, or clean; an episode
+ * with no successor is not_replaced, or expired when a hard expiry took the old SA.
+ */
+enum episode_verdict {
+	VERDICT_CLEAN = 1,        /* replaced, nothing lost, no time without an SA */
+	VERDICT_GAP,              /* no valid SA for the flow for a while: delete before add */
+	VERDICT_PEER_EARLY,       /* on the new SPI before this side's SA was valid */
+	VERDICT_OLD_REMOVED_EARLY, /* on the old SPI after its SA went, the new one there */
+	VERDICT_KEY_MISMATCH,     /* integrity failures: the two sides' keys differ */
+	VERDICT_NOT_REPLACED,     /* deleted, and no successor came */
+	VERDICT_EXPIRED,          /* the old SA went by hard expiry */
+	VERDICT_MAX,
+};
+
+/*
+ * When a drop fell, relative to the episode's SAs: the verdict's evidence. Each drop is in
+ * exactly one phase, decided when it is attributed from what was known then.
+ */
+enum loss_phase {
+	LOSS_GAP,              /* no SA for the flow: the old one gone, the new one not yet */
+	LOSS_PEER_EARLY,       /* on the new SPI, before its SA came (larval or absent) */
+	LOSS_OLD_REMOVED_EARLY, /* on the old SPI after its delete, the new SA in place */
+	LOSS_KEY_MISMATCH,     /* integrity check failed (in_icv_fail) */
+	LOSS_OTHER,            /* anything else (replay, invalid state on a live SA...) */
+	LOSS_PHASE_MAX,
+};
+
+struct loss_span {
+	__u64 drops;
+	__u64 first_ns, last_ns; /* 0: none */
+};
+
 struct episode {
 	__u64 id; /* 1, 2... in order of completion */
 	struct flow_key flow;
@@ -71,7 +105,16 @@ struct episode {
 	__u64 drops_total;
 	__u64 first_drop_ns, last_drop_ns; /* 0: none */
 	__u64 outage_ns;              /* last - first attributed drop */
+	struct loss_span phase[LOSS_PHASE_MAX]; /* the same drops, by when they fell */
+	enum episode_verdict verdict;
+	struct actor insert_actor, delete_actor; /* of the new SA's insert, the old one's delete */
+	/* switchover: when traffic really moved (0: not seen, or no per-packet hooks) */
+	__u64 old_last_packet_ns;  /* the old SA's last packet, as its delete says */
+	__u64 new_first_packet_ns; /* the new SA's first packet */
 };
+
+/* The verdict of an episode from its kind, gap and phases (done by the engine). */
+enum episode_verdict episode_verdict_of(const struct episode *ep);
 
 struct episode_stats {
 	__u64 duplicates;   /* inserts of a present SPI, deletes of an absent one */
