@@ -115,6 +115,7 @@ static void test_insert_before_delete(void **state)
 	assert_int_equal(out[0].flow.dir, SA_DIR_OUT);
 	assert_int_equal(out[0].flow.netns, NS_A);
 	assert_int_equal(out[0].id, 1);
+	assert_int_equal(out[0].verdict, VERDICT_CLEAN);
 }
 
 /* The receiver of delete-add: no SA for 30 ms, 60 packets lost in it. */
@@ -138,6 +139,11 @@ static void test_delete_before_insert(void **state)
 	assert_int_equal(out[0].first_drop_ns, 500 * MS);
 	assert_int_equal(out[0].last_drop_ns, 528 * MS);
 	assert_int_equal(out[0].outage_ns, 28 * MS);
+	/* the SA gone, the next not yet: all 60 fell in the gap */
+	assert_int_equal(out[0].verdict, VERDICT_GAP);
+	assert_int_equal(out[0].phase[LOSS_GAP].drops, 60);
+	assert_int_equal(out[0].phase[LOSS_GAP].first_ns, 500 * MS);
+	assert_int_equal(out[0].phase[LOSS_GAP].last_ns, 528 * MS);
 }
 
 /* delete-add keeps the SPI: the same SPI re-added is a replacement too. */
@@ -156,6 +162,8 @@ static void test_same_spi_readd(void **state)
 		assert_int_equal(out[i].old_spi, htonl(0x1000));
 		assert_int_equal(out[i].new_spi, htonl(0x1000));
 		assert_int_equal(out[i].gap_ns, 2 * MS);
+		/* nothing lost, but 2 ms without an SA: a gap all the same */
+		assert_int_equal(out[i].verdict, VERDICT_GAP);
 		assert_int_equal(out[i].id, (uint64_t)i + 1);
 	}
 }
@@ -257,6 +265,9 @@ static void test_expiry(void **state)
 	assert_int_equal(out[1].new_spi, 0);
 	assert_int_equal(out[1].drops[DROP_OUT_NO_STATE], 500);
 	assert_int_equal(out[1].outage_ns, 499 * MS);
+	assert_int_equal(out[0].verdict, VERDICT_EXPIRED);
+	assert_int_equal(out[1].verdict, VERDICT_EXPIRED);
+	assert_int_equal(out[1].phase[LOSS_GAP].drops, 500);
 }
 
 /* An outbound policy whose template names the SPI: traffic moves when the policy does. */
@@ -457,6 +468,13 @@ static void test_preinstall_larval(void **state)
 	assert_int_equal(out[0].drops_total, 11);
 	assert_int_equal(out[0].first_drop_ns, 100 * MS);
 	assert_int_equal(out[0].outage_ns, 1200 * MS);
+	/* 7 before its SA was valid, 4 on the old SPI after it went: the peer was early */
+	assert_int_equal(out[0].verdict, VERDICT_PEER_EARLY);
+	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].drops, 7);
+	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].first_ns, 100 * MS);
+	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].last_ns, 210 * MS);
+	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].drops, 4);
+	assert_int_equal(out[0].phase[LOSS_GAP].drops, 0);
 }
 
 /* The old SA deleted, the peer already on an SPI this side has not installed at all. */
@@ -476,6 +494,9 @@ static void test_preinstall_unknown_spi(void **state)
 	assert_int_equal(out[0].gap_ns, 300 * MS);
 	assert_int_equal(out[0].drops_total, 30);
 	assert_int_equal(out[0].drops[DROP_IN_NO_STATE], 30);
+	/* 300 ms without an SA, but what was lost was sent on the new SPI: peer_early */
+	assert_int_equal(out[0].verdict, VERDICT_PEER_EARLY);
+	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].drops, 30);
 	episode_get_stats(eng, &st);
 	assert_int_equal(st.preinstall_refused, 0);
 }
@@ -673,6 +694,114 @@ static void test_limits(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Make-before-break whose old inbound SA went while the peer still sent on it. */
+static void test_verdict_old_removed_early(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 100);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 150);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 12, 151, 260);
+	settle_all(eng, 260);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].overlap_ns, 50 * MS);
+	assert_int_equal(out[0].verdict, VERDICT_OLD_REMOVED_EARLY);
+	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].drops, 12);
+	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].last_ns, 260 * MS);
+}
+
+/* The same SPI re-added with another key than the peer's: integrity failures after it. */
+static void test_verdict_key_mismatch(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 100);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 2, 100, 101);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1000, SA_DIR_IN, 102);
+	drops(eng, NS_B, 0x1000, DROP_IN_ICV_FAIL, 40, 103, 500);
+	settle_all(eng, 500);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].verdict, VERDICT_KEY_MISMATCH);
+	assert_int_equal(out[0].phase[LOSS_KEY_MISMATCH].drops, 40);
+	assert_int_equal(out[0].phase[LOSS_GAP].drops, 2);
+	assert_int_equal(out[0].drops_total, 42);
+}
+
+/* A deleted SA that nothing replaced; ties between phases go to the more specific one. */
+static void test_verdict_others(void **state)
+{
+	struct episode ep = { .kind = EPISODE_UNREPLACED };
+
+	(void)state;
+	assert_int_equal(episode_verdict_of(&ep), VERDICT_NOT_REPLACED);
+	ep.kind = EPISODE_REPLACED;
+	assert_int_equal(episode_verdict_of(&ep), VERDICT_CLEAN);
+	ep.phase[LOSS_GAP].drops = ep.phase[LOSS_PEER_EARLY].drops = 3;
+	ep.drops_total = 6;
+	assert_int_equal(episode_verdict_of(&ep), VERDICT_PEER_EARLY);
+	ep.phase[LOSS_GAP].drops = 4;
+	ep.drops_total = 7;
+	assert_int_equal(episode_verdict_of(&ep), VERDICT_GAP);
+	/* lost, but in no phase that says why: never "clean" */
+	memset(ep.phase, 0, sizeof(ep.phase));
+	ep.phase[LOSS_OTHER].drops = 1;
+	ep.drops_total = 1;
+	assert_int_equal(episode_verdict_of(&ep), VERDICT_GAP);
+}
+
+static struct sa_event by(struct sa_event e, __u8 kind, __u32 pid, const char *comm)
+{
+	e.actor.kind = kind;
+	e.actor.pid = pid;
+	strncpy(e.actor.comm, comm, sizeof(e.actor.comm));
+	return e;
+}
+
+/* Who inserted and deleted; when traffic left the old SA and reached the new one. */
+static void test_actors_and_switchover(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct sa_event e;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	e = by(sa(SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 1, 100), ACTOR_PROCESS, 812, "charon");
+	episode_feed_sa(eng, &e);
+	/* another SA's first packet, and one of the new SPI before it came: not the switch */
+	e = sa(SA_EVENT_FIRST_PACKET, NS_A, 0x3000, SA_DIR_OUT, 1, 101);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_FIRST_PACKET, NS_A, 0x2000, SA_DIR_OUT, 1, 99);
+	episode_feed_sa(eng, &e);
+	/* the observer knows no direction for it yet: the flow still takes it */
+	e = sa(SA_EVENT_FIRST_PACKET, NS_A, 0x2000, SA_DIR_UNKNOWN, 1, 103);
+	episode_feed_sa(eng, &e);
+	e = by(sa(SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1, 400), ACTOR_PROCESS, 812, "charon");
+	e.last_packet_ns = 102 * MS;
+	episode_feed_sa(eng, &e);
+	/* the next rekey: the kernel's hard expiry, seen by netlink only (actor unknown) */
+	e = sa(SA_EVENT_ADD, NS_A, 0x4000, SA_DIR_OUT, 1, 5000);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_EXPIRE, NS_A, 0x2000, SA_DIR_OUT, 1, 5100);
+	e.hard = 1;
+	episode_feed_sa(eng, &e);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x2000, SA_DIR_OUT, 5101);
+	settle_all(eng, 5101);
+	assert_int_equal(n_out, 2);
+	assert_int_equal(out[0].insert_actor.kind, ACTOR_PROCESS);
+	assert_int_equal(out[0].insert_actor.pid, 812);
+	assert_string_equal(out[0].insert_actor.comm, "charon");
+	assert_int_equal(out[0].delete_actor.pid, 812);
+	assert_int_equal(out[0].new_first_packet_ns, 103 * MS);
+	assert_int_equal(out[0].old_last_packet_ns, 102 * MS);
+	assert_int_equal(out[0].verdict, VERDICT_CLEAN);
+	assert_int_equal(out[1].kind, EPISODE_EXPIRED);
+	assert_int_equal(out[1].insert_actor.kind, ACTOR_UNKNOWN);
+	assert_int_equal(out[1].delete_actor.kind, ACTOR_KERNEL);
+	assert_int_equal(out[1].new_first_packet_ns, 0);
+	assert_int_equal(out[1].old_last_packet_ns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +813,8 @@ int main(void)
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
 		T(test_limits),               T(test_resync_after_queued),
 		T(test_preinstall_larval),    T(test_preinstall_unknown_spi), T(test_preinstall_bounds),
+		T(test_verdict_old_removed_early), T(test_verdict_key_mismatch),
+		T(test_verdict_others),       T(test_actors_and_switchover),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

@@ -410,9 +410,12 @@ static struct active *waiting_successor(const struct flow *f)
 	return NULL;
 }
 
-/* count drops of cause, between first and last, are the episode's. */
-static void attribute(struct episode *ep, __u8 cause, __u64 count, __u64 first, __u64 last)
+/* count drops of cause, between first and last, are the episode's, in phase. */
+static void attribute(struct episode *ep, enum loss_phase phase, __u8 cause, __u64 count,
+		      __u64 first, __u64 last)
 {
+	struct loss_span *s = &ep->phase[phase];
+
 	ep->drops[cause < DROP_CAUSE_MAX ? cause : DROP_OTHER] += count;
 	ep->drops_total += count;
 	if (!ep->first_drop_ns || first < ep->first_drop_ns)
@@ -420,6 +423,64 @@ static void attribute(struct episode *ep, __u8 cause, __u64 count, __u64 first, 
 	if (last > ep->last_drop_ns)
 		ep->last_drop_ns = last;
 	ep->outage_ns = ep->last_drop_ns - ep->first_drop_ns;
+	s->drops += count;
+	if (!s->first_ns || first < s->first_ns)
+		s->first_ns = first;
+	if (last > s->last_ns)
+		s->last_ns = last;
+}
+
+/*
+ * The phase of a drop the episode matched (drop_matches), from what is known when it comes:
+ * the reorder queue has applied every SA event before it by then.
+ */
+static enum loss_phase phase_of(const struct episode *ep, const struct drop_key *k, __u64 first)
+{
+	if (k->cause == DROP_IN_ICV_FAIL)
+		return LOSS_KEY_MISMATCH;
+	if (k->spi && k->spi == ep->new_spi && k->spi != ep->old_spi &&
+	    (!ep->t_insert_new || first < ep->t_insert_new))
+		return LOSS_PEER_EARLY;
+	if ((!k->spi || k->spi == ep->old_spi) && ep->t_delete_old && first >= ep->t_delete_old) {
+		/* the old SA gone: with its successor in place it was removed too early */
+		if (ep->t_insert_new && ep->t_insert_new <= first && ep->new_spi != ep->old_spi &&
+		    k->spi)
+			return LOSS_OLD_REMOVED_EARLY;
+		return LOSS_GAP;
+	}
+	if (!k->spi)
+		return LOSS_GAP;
+	return LOSS_OTHER;
+}
+
+enum episode_verdict episode_verdict_of(const struct episode *ep)
+{
+	/* on a tie the more specific cause wins */
+	static const struct {
+		enum loss_phase phase;
+		enum episode_verdict verdict;
+	} order[] = {
+		{ LOSS_KEY_MISMATCH, VERDICT_KEY_MISMATCH },
+		{ LOSS_PEER_EARLY, VERDICT_PEER_EARLY },
+		{ LOSS_OLD_REMOVED_EARLY, VERDICT_OLD_REMOVED_EARLY },
+		{ LOSS_GAP, VERDICT_GAP },
+	};
+	enum episode_verdict verdict = VERDICT_CLEAN;
+	__u64 most = 0;
+
+	if (ep->kind == EPISODE_EXPIRED)
+		return VERDICT_EXPIRED;
+	if (ep->kind == EPISODE_UNREPLACED)
+		return VERDICT_NOT_REPLACED;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (ep->phase[order[i].phase].drops > most) {
+			most = ep->phase[order[i].phase].drops;
+			verdict = order[i].verdict;
+		}
+	/* losses no phase explains, or a time without an SA that nothing happened to fall in */
+	if (verdict == VERDICT_CLEAN && (ep->drops_total || (ep->has_gap && ep->gap_ns)))
+		verdict = VERDICT_GAP;
+	return verdict;
 }
 
 /* Drops on an SPI no episode has: kept for the episode its SA may join. */
@@ -460,7 +521,9 @@ static void preinstall_claim(struct episode_engine *eng, struct active *a,
 	if (a && p->last + EPISODE_PREINSTALL_NS >= e->ts_ns)
 		for (int c = 0; c < DROP_CAUSE_MAX; c++)
 			if (p->drops[c])
-				attribute(&a->ep, (__u8)c, p->drops[c], p->first, p->last);
+				attribute(&a->ep,
+					  c == DROP_IN_ICV_FAIL ? LOSS_KEY_MISMATCH : LOSS_PEER_EARLY,
+					  (__u8)c, p->drops[c], p->first, p->last);
 	HASH_DEL(eng->preinstall, p);
 	free(p);
 }
@@ -484,6 +547,7 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 		/* delete first: this is the successor (a new SPI or the same one again) */
 		a->ep.new_spi = e->spi;
 		a->ep.t_insert_new = e->ts_ns;
+		a->ep.insert_actor = e->actor;
 		preinstall_claim(eng, a, e);
 		flow_add_sa(eng, f, e->spi, e->ts_ns);
 		maybe_complete(eng, a, e->ts_ns);
@@ -497,6 +561,7 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 			a->ep.old_spi = f->sas[f->n_sas - 1].spi;
 			a->ep.new_spi = e->spi;
 			a->ep.t_insert_new = e->ts_ns;
+			a->ep.insert_actor = e->actor;
 			/* the policy named the newcomer before it came */
 			if (a->pinned && f->pinned_spi == e->spi)
 				a->ep.t_switch = f->pin_ts;
@@ -533,6 +598,7 @@ static struct flow *flow_of_sa(struct episode_engine *eng, const struct sa_event
 
 static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 {
+	struct actor actor = e->actor;
 	struct flow *f;
 	struct live_sa gone;
 	struct active *a, *next;
@@ -545,12 +611,17 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 		return;
 	}
 	gone = flow_remove_sa(eng, f, i);
+	/* netlink does not say who deleted; after a hard expiry it was the kernel */
+	if (actor.kind == ACTOR_UNKNOWN && gone.hard_expired)
+		actor.kind = ACTOR_KERNEL;
 	for (a = f->opened; a; a = next) {
 		next = a->flow_next;
 		if (!a->ep.new_spi || a->ep.t_delete_old)
 			continue;
 		if (gone.spi == a->ep.old_spi) {
 			a->ep.t_delete_old = e->ts_ns;
+			a->ep.delete_actor = actor;
+			a->ep.old_last_packet_ns = e->last_packet_ns;
 			if (gone.hard_expired)
 				a->ep.kind = EPISODE_EXPIRED;
 			maybe_complete(eng, a, e->ts_ns);
@@ -566,6 +637,8 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 		if (a) {
 			a->ep.old_spi = gone.spi;
 			a->ep.t_delete_old = e->ts_ns;
+			a->ep.delete_actor = actor;
+			a->ep.old_last_packet_ns = e->last_packet_ns;
 			/* the policy had moved away from it already */
 			if (a->pinned && f->pinned_spi != gone.spi)
 				a->ep.t_switch = f->pin_ts;
@@ -604,6 +677,31 @@ static void on_hard_expire(struct episode_engine *eng, const struct sa_event *e)
 		}
 }
 
+/* Does episode a's flow, but for its direction, hold the SA of e? */
+static bool same_flow_but_dir(const struct active *a, const struct sa_event *e)
+{
+	struct flow_key k;
+
+	flow_key_of(e, &k);
+	k.dir = a->ep.flow.dir;
+	return !memcmp(&a->ep.flow, &k, sizeof(k));
+}
+
+/* An SA's first packet: the new side of the switchover of the episode it joined. */
+static void on_first_packet(struct episode_engine *eng, const struct sa_event *e)
+{
+	for (struct active_list *l = &eng->open; l; l = l == &eng->open ? &eng->settling : NULL)
+		for (struct active *a = l->head; a; a = a->next) {
+			struct episode *ep = &a->ep;
+
+			if (ep->new_spi != e->spi || !ep->t_insert_new ||
+			    e->ts_ns < ep->t_insert_new || !same_flow_but_dir(a, e))
+				continue;
+			if (!ep->new_first_packet_ns || e->ts_ns < ep->new_first_packet_ns)
+				ep->new_first_packet_ns = e->ts_ns;
+		}
+}
+
 static void apply_sa(struct episode_engine *eng, const struct sa_event *e)
 {
 	switch (e->kind) {
@@ -616,6 +714,9 @@ static void apply_sa(struct episode_engine *eng, const struct sa_event *e)
 	case SA_EVENT_EXPIRE:
 		if (e->hard)
 			on_hard_expire(eng, e);
+		break;
+	case SA_EVENT_FIRST_PACKET:
+		on_first_packet(eng, e);
 		break;
 	default: /* updates change neither keys nor SPIs */
 		break;
@@ -743,7 +844,7 @@ static void apply_drops(struct episode_engine *eng, const struct drop_key *k, __
 	if (count == 0)
 		return;
 	if (best)
-		attribute(&best->ep, k->cause, count, first, last);
+		attribute(&best->ep, phase_of(&best->ep, k, first), k->cause, count, first, last);
 	else if (k->spi)
 		preinstall_add(eng, k, count, first, last);
 }
@@ -975,6 +1076,7 @@ static void expire_and_settle(struct episode_engine *eng, __u64 clock)
 		preinstall_forget(eng, 0, clock - EPISODE_PREINSTALL_NS);
 	while ((a = eng->settling.head) && a->t_end + EPISODE_SETTLE_NS <= clock) {
 		list_unlink(&eng->settling, a);
+		a->ep.verdict = episode_verdict_of(&a->ep);
 		if (eng->done)
 			eng->done(eng->ctx, &a->ep);
 		free(a);
