@@ -53,7 +53,7 @@ echo "B's kernel: XfrmAcquireError $xfrm_acq, XfrmInNoStates $xfrm_nostate"
 check_ge "larval drops in B's kernel" "$xfrm_acq" 1
 check_ge "unknown-SPI drops in B's kernel" "$xfrm_nostate" 1
 
-wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"}" 2 30
+wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"," 2 30
 wait_metric "rekeygap_rekey_dropped_packets_total{netns=\"$B\",dir=\"in\"" "$LOST" 30
 check_eq "in_acquire drops in B's episodes = B's XfrmAcquireError" \
 	"$(metric "rekeygap_rekey_dropped_packets_total{netns=\"$B\",dir=\"in\",cause=\"in_acquire\"}")" \
