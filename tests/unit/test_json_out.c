@@ -294,10 +294,18 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 				   .drops_total = 2, .outage_ns = 2345678 };
 	eps[0].flow.netns = 11;
 	eps[0].flow.dir = SA_DIR_OUT;
+	eps[0].verdict = VERDICT_GAP;
+	eps[0].insert_actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 7 };
+	/* a comm is the process's own choice: abuse it too, all 16 bytes, no NUL */
+	memcpy(eps[0].insert_actor.comm, json_abuse[i].in,
+	       strnlen(json_abuse[i].in, sizeof(eps[0].insert_actor.comm)));
+	eps[0].delete_actor.kind = ACTOR_KERNEL;
+	eps[0].new_first_packet_ns = 1100200000;
 	eps[1] = eps[0];
 	eps[1].flow.netns = 22;
 	eps[1].flow.dir = SA_DIR_IN;
 	eps[1].kind = EPISODE_UNREPLACED;
+	eps[1].verdict = VERDICT_NOT_REPLACED;
 	eps[1].t_delete_old = 1500000000;
 	eps[1].t_insert_new = 0;
 	eps[1].new_spi = 0;
@@ -345,7 +353,11 @@ static void test_lab_report(void **state)
 		assert_string_equal(json_keys(ph, keys, sizeof(keys)),
 				    "strategy,rekeys,failed,sent,lost,attributed,gap_ms,outage_ms,"
 				    "netlink_messages_per_rekey,key_changed,t0_ms,t1_ms,sas,"
-				    "drop_groups");
+				    "drop_groups,verdicts");
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(ph, "verdicts"),
+								    "gap")),
+				 1);
+		assert_int_equal(json_object_size(json_object_get(ph, "verdicts")), 1);
 		/* datagrams 1 and 4 of each flow lost; the first phase has those sent by 1.45 s */
 		assert_int_equal(json_integer_value(json_object_get(ph, "sent")), 8);
 		assert_int_equal(json_integer_value(json_object_get(ph, "lost")), 2);
@@ -367,7 +379,15 @@ static void test_lab_report(void **state)
 		ep = json_array_get(json_object_get(doc[0], "episodes"), 1);
 		assert_string_equal(json_keys(ep, keys, sizeof(keys)),
 				    "strategy,netns,dir,kind,old_spi,new_spi,t_delete_old_ms,"
-				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,outage_ms");
+				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,outage_ms,verdict,"
+				    "insert_actor,delete_actor,old_last_packet_ms,new_first_packet_ms");
+		assert_string_equal(json_str(ep, "verdict"), "not_replaced");
+		assert_true(json_is_null(json_object_get(ep, "old_last_packet_ms")));
+		assert_true(json_real_value(json_object_get(ep, "new_first_packet_ms")) == 100.2);
+		assert_string_equal(json_str(json_object_get(ep, "delete_actor"), "kind"), "kernel");
+		assert_int_equal(json_integer_value(
+					 json_object_get(json_object_get(ep, "insert_actor"), "pid")),
+				 7);
 		assert_string_equal(json_str(ep, "strategy"), "update");
 		assert_string_equal(json_str(ep, "netns"), "B");
 		assert_string_equal(json_str(ep, "dir"), "in");
