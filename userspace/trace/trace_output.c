@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "episode_json.h"
 #include "json_out.h"
 
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
@@ -171,6 +172,35 @@ void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m)
 	else
 		fprintf(o->out, "%.6f %-13s netns %u proto %s\n", m->sa.ts_ns / 1e9, event,
 			m->sa.netns, proto);
+	fflush(o->out);
+}
+
+void trace_print_episode(const struct trace_output *o, const struct episode *ep,
+			 const char *netns)
+{
+	char old[SPI_STRLEN], new[SPI_STRLEN], by_in[ACTOR_STRLEN], by_out[ACTOR_STRLEN];
+	/* when it was final: its end, or its start for one that never got a successor */
+	__u64 ts = ep->t_insert_new > ep->t_delete_old ? ep->t_insert_new : ep->t_delete_old;
+
+	if (o->json) {
+		json_out_line(o->out, json_out_extend(json_pack("{s:o,s:s}", "ts_ns",
+								json_out_u64(ts), "event",
+								"episode"),
+						      episode_json(ep, netns)));
+	} else {
+		fprintf(o->out, "%.6f %-13s netns %s dir %s spi %s -> %s %s: lost %" PRIu64,
+			ts / 1e9, "episode", netns, sa_dir_label(ep->flow.dir),
+			spi_format(ep->old_spi, old), ep->new_spi ? spi_format(ep->new_spi, new) : "-",
+			verdict_name(ep->verdict), (uint64_t)ep->drops_total);
+		if (ep->has_gap)
+			fprintf(o->out, ", gap %.3f ms, overlap %.3f ms", ep->gap_ns / 1e6,
+				ep->overlap_ns / 1e6);
+		if (ep->t_insert_new)
+			fprintf(o->out, ", added by %s", actor_format(&ep->insert_actor, by_in));
+		if (ep->t_delete_old)
+			fprintf(o->out, ", deleted by %s", actor_format(&ep->delete_actor, by_out));
+		fputc('\n', o->out);
+	}
 	fflush(o->out);
 }
 
