@@ -12,137 +12,9 @@
 
 #include "explain.c"
 
+#include "episode_fixtures.h"
 #include "episode_json.h"
 #include "json_check.h"
-
-#define MS NSEC_PER_MSEC
-#define T0 (7 * NSEC_PER_SEC) /* the episodes' first event */
-
-static struct actor process(const char *comm, __u32 pid)
-{
-	struct actor a = { .kind = ACTOR_PROCESS, .pid = pid };
-
-	snprintf(a.comm, sizeof(a.comm), "%s", comm);
-	return a;
-}
-
-/* An inbound ESP flow 10.0.0.1 -> 10.0.0.2, 0x1000 replaced by 0x2000, nothing lost. */
-static struct episode base(__u64 id)
-{
-	struct episode ep = { .id = id, .kind = EPISODE_REPLACED, .verdict = VERDICT_CLEAN };
-
-	ep.flow.family = AF_INET;
-	ep.flow.proto = IPPROTO_ESP;
-	ep.flow.dir = SA_DIR_IN;
-	ep.flow.reqid = 1;
-	inet_pton(AF_INET, "10.0.0.1", ep.flow.saddr);
-	inet_pton(AF_INET, "10.0.0.2", ep.flow.daddr);
-	ep.old_spi = htonl(0x1000);
-	ep.new_spi = htonl(0x2000);
-	ep.t_insert_new = T0;
-	ep.t_delete_old = T0 + 300 * MS;
-	ep.has_gap = true;
-	ep.overlap_ns = 300 * MS;
-	ep.insert_actor = process("charon", 812);
-	ep.delete_actor = process("charon", 812);
-	return ep;
-}
-
-static void lose(struct episode *ep, enum loss_phase p, enum drop_cause cause, __u64 n,
-		 __u64 first, __u64 last)
-{
-	ep->phase[p] = (struct loss_span){ .drops = n, .first_ns = first, .last_ns = last };
-	ep->drops[cause] += n;
-	ep->drops_total += n;
-	if (!ep->first_drop_ns || first < ep->first_drop_ns)
-		ep->first_drop_ns = first;
-	if (last > ep->last_drop_ns)
-		ep->last_drop_ns = last;
-	ep->outage_ns = ep->last_drop_ns - ep->first_drop_ns;
-}
-
-/* The peer switched 84 ms before 0x2000 was installed here: 12 in_acquire. */
-static struct episode peer_early(__u64 id)
-{
-	struct episode ep = base(id);
-
-	ep.t_insert_new = T0 + 84 * MS;
-	ep.overlap_ns = 216 * MS;
-	lose(&ep, LOSS_PEER_EARLY, DROP_IN_ACQUIRE, 12, T0, T0 + 80 * MS);
-	ep.verdict = VERDICT_PEER_EARLY;
-	ep.old_last_packet_ns = T0 + 150 * MS;
-	ep.new_first_packet_ns = T0 + 90 * MS;
-	return ep;
-}
-
-/* ip deleted 0x1000, then added 0x2000 5.5 ms later: 3 in_no_state in between. */
-static struct episode gap(__u64 id)
-{
-	struct episode ep = base(id);
-
-	ep.t_delete_old = T0;
-	ep.t_insert_new = T0 + 5500 * NSEC_PER_USEC;
-	ep.gap_ns = 5500 * NSEC_PER_USEC;
-	ep.overlap_ns = 0;
-	ep.insert_actor = process("ip", 4242);
-	ep.delete_actor = process("ip", 4241);
-	lose(&ep, LOSS_GAP, DROP_IN_NO_STATE, 3, T0 + 1 * MS, T0 + 5 * MS);
-	ep.verdict = VERDICT_GAP;
-	return ep;
-}
-
-/* 0x1000 deleted 100 ms after the insert; the peer used it 250 ms after that. */
-static struct episode old_removed_early(__u64 id)
-{
-	struct episode ep = base(id);
-
-	ep.t_delete_old = T0 + 100 * MS;
-	ep.overlap_ns = 100 * MS;
-	lose(&ep, LOSS_OLD_REMOVED_EARLY, DROP_IN_NO_STATE, 25, T0 + 110 * MS, T0 + 350 * MS);
-	ep.verdict = VERDICT_OLD_REMOVED_EARLY;
-	return ep;
-}
-
-/* 0x1000 re-added with another key than the peer's: 7 ICV failures. */
-static struct episode key_mismatch(__u64 id)
-{
-	struct episode ep = base(id);
-
-	ep.new_spi = ep.old_spi;
-	ep.t_delete_old = T0;
-	ep.t_insert_new = T0 + 1 * MS;
-	ep.gap_ns = 1 * MS;
-	ep.overlap_ns = 0;
-	lose(&ep, LOSS_KEY_MISMATCH, DROP_IN_ICV_FAIL, 7, T0 + 2 * MS, T0 + 60 * MS);
-	ep.verdict = VERDICT_KEY_MISMATCH;
-	return ep;
-}
-
-static struct episode not_replaced(__u64 id)
-{
-	struct episode ep = base(id);
-
-	ep.kind = EPISODE_UNREPLACED;
-	ep.new_spi = 0;
-	ep.t_insert_new = 0;
-	ep.has_gap = false;
-	ep.overlap_ns = 0;
-	ep.t_delete_old = T0;
-	ep.delete_actor = process("ip", 99);
-	lose(&ep, LOSS_GAP, DROP_IN_NO_STATE, 4, T0 + 10 * MS, T0 + 40 * MS);
-	ep.verdict = VERDICT_NOT_REPLACED;
-	return ep;
-}
-
-static struct episode expired(__u64 id)
-{
-	struct episode ep = not_replaced(id);
-
-	ep.kind = EPISODE_EXPIRED;
-	ep.delete_actor = (struct actor){ .kind = ACTOR_KERNEL };
-	ep.verdict = VERDICT_EXPIRED;
-	return ep;
-}
 
 /* ---- running explain ---- */
 
@@ -278,7 +150,7 @@ static const struct explain_options text_opt = {}, all_opt = { .all = true },
 
 static void test_peer_early(void **state)
 {
-	struct episode ep = peer_early(17);
+	struct episode ep = fixture_peer_early(17);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -307,7 +179,7 @@ static void test_peer_early(void **state)
 
 static void test_gap(void **state)
 {
-	struct episode ep = gap(3);
+	struct episode ep = fixture_gap(3);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -327,7 +199,7 @@ static void test_gap(void **state)
 
 static void test_old_removed_early(void **state)
 {
-	struct episode ep = old_removed_early(4);
+	struct episode ep = fixture_old_removed_early(4);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -343,7 +215,7 @@ static void test_old_removed_early(void **state)
 
 static void test_key_mismatch(void **state)
 {
-	struct episode ep = key_mismatch(5);
+	struct episode ep = fixture_key_mismatch(5);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -356,7 +228,7 @@ static void test_key_mismatch(void **state)
 
 static void test_not_replaced(void **state)
 {
-	struct episode ep = not_replaced(6);
+	struct episode ep = fixture_not_replaced(6);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -373,7 +245,7 @@ static void test_not_replaced(void **state)
 
 static void test_expired(void **state)
 {
-	struct episode ep = expired(7);
+	struct episode ep = fixture_expired(7);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -388,7 +260,7 @@ static void test_expired(void **state)
 /* Clean episodes: only counted, unless --all; then "nothing". */
 static void test_clean(void **state)
 {
-	struct episode ep = base(8);
+	struct episode ep = fixture_clean(8);
 	struct run r = explain_episodes(&ep, 1, text_opt);
 
 	(void)state;
@@ -401,7 +273,7 @@ static void test_clean(void **state)
 	expect(&r, "  what to change: nothing\n");
 	done(&r);
 	/* drops of no rekey phase (replay) on a clean rekey: said, not blamed on it */
-	lose(&ep, LOSS_OTHER, DROP_IN_STATE_INVALID, 2, T0 + 5 * MS, T0 + 6 * MS);
+	fixture_lose(&ep, LOSS_OTHER, DROP_IN_STATE_INVALID, 2, T0 + 5 * MS, T0 + 6 * MS);
 	r = explain_episodes(&ep, 1, text_opt);
 	expect(&r, "nothing in the rekey's order; its 2 drops had other causes (2 "
 		   "in_state_invalid)");
@@ -412,7 +284,8 @@ static void test_clean(void **state)
 /* Many episodes: the lossy ones in input order, the summary commonest verdict first. */
 static void test_summary(void **state)
 {
-	struct episode eps[] = { base(1), gap(2), peer_early(3), base(4), peer_early(5) };
+	struct episode eps[] = { fixture_clean(1), fixture_gap(2), fixture_peer_early(3),
+				 fixture_clean(4), fixture_peer_early(5) };
 	struct run r = explain_episodes(eps, 5, text_opt);
 	char *g, *p3, *p5;
 
@@ -437,7 +310,7 @@ static void test_summary(void **state)
 /* --json: an object a line, the same numbers; the summary last. */
 static void test_json(void **state)
 {
-	struct episode eps[] = { peer_early(17), base(18) };
+	struct episode eps[] = { fixture_peer_early(17), fixture_clean(18) };
 	struct run r = explain_episodes(eps, 2, json_opt);
 	json_t *lines[4], *tl;
 	size_t n;
@@ -474,7 +347,7 @@ static void test_json(void **state)
 /* A trace's JSON lines: episode lines explained, other events and unknown keys skipped. */
 static void test_trace_lines(void **state)
 {
-	struct episode ep = gap(9);
+	struct episode ep = fixture_gap(9);
 	json_t *j = episode_json(&ep, "gw1");
 	char *line, *text;
 	struct run r;
@@ -516,7 +389,7 @@ static void test_trace_lines(void **state)
 
 static json_t *valid_object(void)
 {
-	struct episode ep = peer_early(17);
+	struct episode ep = fixture_peer_early(17);
 
 	return episode_json(&ep, "B");
 }
@@ -546,7 +419,7 @@ static void expect_error(const struct run *r, const char *text)
 /* A verdict or loss phase this version has no word for: explained without advice. */
 static void test_future_words(void **state)
 {
-	struct episode ep = gap(10);
+	struct episode ep = fixture_gap(10);
 	json_t *j = episode_json(&ep, "B");
 	struct run r;
 
@@ -653,7 +526,8 @@ static void test_not_json(void **state)
 	static const char *const cases[][2] = {
 		{ "", "empty input" },
 		{ " \n\t\r\n", "empty input" },
-		{ "hello", "the input starts with byte 0x68" },
+		{ "hello", "the input starts with 'h'" },
+		{ "\x1b[0m", "the input starts with byte 0x1b" },
 		{ "<html>", "neither a JSON array of episodes" },
 		{ "[{\"id\":1", "not JSON" },
 		{ "[1,]", "not JSON" },
@@ -684,7 +558,7 @@ static void test_not_json(void **state)
  * (ASan and valgrind runs check the memory). */
 static void test_truncated(void **state)
 {
-	struct episode eps[] = { peer_early(1), expired(2) };
+	struct episode eps[] = { fixture_peer_early(1), fixture_expired(2) };
 	char *text = episodes_array(eps, 2, "B"), *lines;
 	size_t len = strlen(text);
 	struct run r;
@@ -713,7 +587,7 @@ static void test_truncated(void **state)
 /* Extreme values the writer can give (u64 capped at INT64_MAX): numbers, no crash. */
 static void test_huge_numbers(void **state)
 {
-	struct episode ep = peer_early(UINT64_MAX);
+	struct episode ep = fixture_peer_early(UINT64_MAX);
 	struct run r;
 
 	(void)state;
@@ -739,12 +613,12 @@ static void test_huge_numbers(void **state)
 /* Names from the input cannot write control sequences to a terminal; JSON keeps them. */
 static void test_control_bytes(void **state)
 {
-	struct episode ep = peer_early(1);
+	struct episode ep = fixture_peer_early(1);
 	struct run r;
 	json_t *lines[2];
 
 	(void)state;
-	ep.insert_actor = process("ev\x1b[31mil", 6);
+	ep.insert_actor = fixture_actor("ev\x1b[31mil", 6);
 	r = explain_episodes(&ep, 1, text_opt);
 	assert_int_equal(r.ret, 0);
 	expect(&r, "installed by ev?[31mil[6]\n");
@@ -771,7 +645,7 @@ static void test_control_bytes(void **state)
 /* Text wraps at WRAP_COLUMNS, and a word longer than a line stays whole. */
 static void test_wrapping(void **state)
 {
-	struct episode ep = peer_early(1);
+	struct episode ep = fixture_peer_early(1);
 	char *text, *line, *save = NULL, netns[201];
 	struct run r;
 

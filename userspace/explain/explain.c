@@ -850,10 +850,14 @@ int explain_document(struct explainer *ex, const char *text, size_t len, char *e
 	if (text[i] == '[')
 		return explain_array(ex, text, len, err, errlen);
 	if (text[i] != '{') {
+		unsigned char c = (unsigned char)text[i];
+		char first[16];
+
+		snprintf(first, sizeof(first), c >= 0x20 && c < 0x7f ? "'%c'" : "byte 0x%02x", c);
 		snprintf(err, errlen,
 			 "neither a JSON array of episodes ('[') nor a trace's JSON lines ('{'): "
-			 "the input starts with byte 0x%02x",
-			 (unsigned char)text[i]);
+			 "the input starts with %s",
+			 first);
 		return -EINVAL;
 	}
 	for (i = 0; i < len; lineno++) {

@@ -103,6 +103,7 @@ static int fetch(const char *url, __u64 timeout_ns, struct buffer *body, char *e
 	char curl_err[CURL_ERROR_SIZE] = "", page[128];
 	long timeout_ms = (long)(timeout_ns / NSEC_PER_MSEC), status = 0;
 	CURL *c = curl_easy_init();
+	const char *type = NULL;
 	CURLcode rc;
 
 	if (!c) {
@@ -118,8 +119,14 @@ static int fetch(const char *url, __u64 timeout_ns, struct buffer *body, char *e
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+		/* a plain-text answer says why (the monitor's 503 "starting: ..."); a page not */
+		page[0] = '\0';
+		if (status != 200 && type && !strncasecmp(type, "text/plain", 10))
+			first_line(body, page, sizeof(page));
+	}
 	curl_easy_cleanup(c);
 	if (rc == CURLE_WRITE_ERROR && body->too_big) {
 		snprintf(err, errlen, "%s: the answer is over %u MiB, not a monitor's /episodes",
@@ -131,7 +138,6 @@ static int fetch(const char *url, __u64 timeout_ns, struct buffer *body, char *e
 		return -EIO;
 	}
 	if (status != 200) {
-		first_line(body, page, sizeof(page));
 		snprintf(err, errlen, "%s: HTTP %ld%s%s", url, status, *page ? ": " : "", page);
 		return -EIO;
 	}
