@@ -610,6 +610,41 @@ static void test_huge_numbers(void **state)
 	done(&r);
 }
 
+/* What was not measured is not given a number: the advice says it without one. */
+static void test_unmeasured(void **state)
+{
+	struct episode ep = fixture_old_removed_early(1);
+	json_t *j;
+	struct run r;
+
+	(void)state;
+	/* the drop counters' time range ended before the delete's timestamp */
+	ep.phase[LOSS_OLD_REMOVED_EARLY].first_ns = ep.t_delete_old - 5 * MS;
+	ep.phase[LOSS_OLD_REMOVED_EARLY].last_ns = ep.t_delete_old - 1 * MS;
+	r = explain_episodes(&ep, 1, text_opt);
+	expect(&r, "packets on 0x00001000 came after its delete (25 lost)");
+	expect(&r, "raise the grace time above the peer's delay (`rekeygap rekey --grace`)");
+	expect_not(&r, "up to 0 ms");
+	expect_not(&r, "more than 0 ms");
+	done(&r);
+	/* a gap without gap_ns (an older writer): the span of its losses */
+	ep = fixture_gap(2);
+	j = episode_json(&ep, "B");
+	json_object_del(j, "gap_ns");
+	json_object_del(j, "overlap_ns");
+	r = explain_object(j);
+	assert_int_equal(r.ret, 0);
+	expect(&r, "the flow had no SA for 4 ms (3 lost)");
+	done(&r);
+	/* and without losses in the gap phase either */
+	ep = fixture_gap(3);
+	ep.phase[LOSS_GAP] = (struct loss_span){};
+	ep.has_gap = false;
+	r = explain_episodes(&ep, 1, text_opt);
+	expect(&r, "the flow had no SA (3 lost)");
+	done(&r);
+}
+
 /* Names from the input cannot write control sequences to a terminal; JSON keeps them. */
 static void test_control_bytes(void **state)
 {
@@ -686,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_unmeasured),
 		cmocka_unit_test(test_control_bytes),
 		cmocka_unit_test(test_wrapping),
 	};

@@ -520,10 +520,22 @@ static __u64 after(__u64 a, __u64 b)
 	return a && b && b > a ? b - a : 0;
 }
 
+/* before + "84 ms" + after_, or "" when nothing was measured (0) */
+static const char *ms_phrase(const char *before, __u64 ns, const char *after_, char *buf,
+			     size_t len)
+{
+	char ms[32];
+
+	if (!ns)
+		return "";
+	snprintf(buf, len, "%s%s ms%s", before, ms_text(ns, ms), after_);
+	return buf;
+}
+
 static void build_advice(struct explanation *x, const struct episode_view *v)
 {
 	const struct phase_view *p = v->phase;
-	char ms[32], by[ACTOR_STRLEN + 300], causes[256];
+	char ms[2][64], by[ACTOR_STRLEN + 300], causes[256];
 	size_t len = sizeof(x->advice), used = 0;
 	unsigned long long lost = v->dropped;
 	__u64 n;
@@ -532,31 +544,32 @@ static void build_advice(struct explanation *x, const struct episode_view *v)
 	case VERDICT_GAP:
 		n = v->has_gap ? v->gap_ns : after(p[LOSS_GAP].first_ns, p[LOSS_GAP].last_ns);
 		used = snprintf(x->advice, len,
-				"the flow had no SA for %s ms (%llu lost): the old SA was deleted "
-				"before the new one was added. Add the new SA before deleting the "
-				"old one (make-before-break: `rekeygap rekey --strategy "
+				"the flow had no SA%s (%llu lost): the old SA was deleted before "
+				"the new one was added. Add the new SA before deleting the old one "
+				"(make-before-break: `rekeygap rekey --strategy "
 				"make-before-break`; strongSwan reauthentication: "
 				"charon.make_before_break = yes)",
-				ms_text(n, ms), lost);
+				ms_phrase(" for ", n, "", ms[0], sizeof(ms[0])), lost);
 		break;
 	case VERDICT_PEER_EARLY:
 		n = after(p[LOSS_PEER_EARLY].first_ns, v->t_insert_new);
 		used = snprintf(x->advice, len,
-				"the peer sent on %s%s%s%s before it was installed here (%llu "
-				"lost): install the inbound SA before the peer's outbound one. An "
-				"IKE responder that installs both directions of a new CHILD SA at "
-				"once does this: it should install its outbound SA only once the "
+				"the peer sent on %s%s before it was installed here (%llu lost): "
+				"install the inbound SA before the peer's outbound one. An IKE "
+				"responder that installs both directions of a new CHILD SA at once "
+				"does this: it should install its outbound SA only once the "
 				"initiator has the inbound one",
-				spi_or_none(v->new_spi), n ? " " : "", n ? ms_text(n, ms) : "",
-				n ? " ms" : "", lost);
+				spi_or_none(v->new_spi), ms_phrase(" ", n, "", ms[0], sizeof(ms[0])),
+				lost);
 		break;
 	case VERDICT_OLD_REMOVED_EARLY:
 		n = after(v->t_delete_old, p[LOSS_OLD_REMOVED_EARLY].last_ns);
 		used = snprintf(x->advice, len,
-				"packets on %s came up to %s ms after its delete (%llu lost): keep "
-				"the old inbound SA longer: raise the grace time above the peer's "
-				"delay (more than %s ms; `rekeygap rekey --grace`)",
-				v->old_spi, ms_text(n, ms), lost, ms);
+				"packets on %s came%s after its delete (%llu lost): keep the old "
+				"inbound SA longer: raise the grace time above the peer's delay "
+				"(%s`rekeygap rekey --grace`)",
+				v->old_spi, ms_phrase(" up to ", n, "", ms[0], sizeof(ms[0])), lost,
+				ms_phrase("more than ", n, "; ", ms[1], sizeof(ms[1])));
 		break;
 	case VERDICT_KEY_MISMATCH:
 		n = p[LOSS_KEY_MISMATCH].present ? p[LOSS_KEY_MISMATCH].dropped : v->dropped;

@@ -224,8 +224,9 @@ static int explain_path(struct explainer *ex, const char *path, char *err, size_
 	int ret;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(-ret));
+		return ret;
 	}
 	ret = explain_stream(ex, f, why, sizeof(why));
 	if (ret)
