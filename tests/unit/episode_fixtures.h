@@ -98,7 +98,8 @@ static inline struct episode fixture_old_removed_early(__u64 id)
 
 	ep.t_delete_old = T0 + 100 * MS;
 	ep.overlap_ns = 100 * MS;
-	fixture_lose(&ep, LOSS_OLD_REMOVED_EARLY, DROP_IN_NO_STATE, 25, T0 + 110 * MS, T0 + 350 * MS);
+	fixture_lose(&ep, LOSS_OLD_REMOVED_EARLY, DROP_IN_NO_STATE, 25, T0 + 110 * MS,
+		     T0 + 350 * MS);
 	ep.verdict = VERDICT_OLD_REMOVED_EARLY;
 	return ep;
 }

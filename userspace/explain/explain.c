@@ -559,8 +559,8 @@ static void build_advice(struct explanation *x, const struct episode_view *v)
 				"responder that installs both directions of a new CHILD SA at once "
 				"does this: it should install its outbound SA only once the "
 				"initiator has the inbound one",
-				spi_or_none(v->new_spi), ms_phrase(" ", n, "", ms[0], sizeof(ms[0])),
-				lost);
+				spi_or_none(v->new_spi),
+				ms_phrase(" ", n, "", ms[0], sizeof(ms[0])), lost);
 		break;
 	case VERDICT_OLD_REMOVED_EARLY:
 		n = after(v->t_delete_old, p[LOSS_OLD_REMOVED_EARLY].last_ns);
