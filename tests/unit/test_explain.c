@@ -257,6 +257,24 @@ static void test_expired(void **state)
 	done(&r);
 }
 
+/* An outbound episode whose policy template moved the traffic: that moment is told. */
+static void test_outbound_switch(void **state)
+{
+	struct episode ep = fixture_clean(11);
+	struct run r;
+
+	(void)state;
+	ep.flow.dir = SA_DIR_OUT;
+	ep.t_switch = T0 + 20 * MS;
+	ep.insert_actor = fixture_actor("rekeygap", 77);
+	r = explain_episodes(&ep, 1, all_opt);
+	expect(&r, "episode 11  netns B  out 10.0.0.1 -> 10.0.0.2 esp reqid 1");
+	expect(&r, "    +0.0   0x00002000 installed by rekeygap[77]\n"
+		   "    +20.0  outbound policy switched to 0x00002000\n"
+		   "    +300.0 0x00001000 deleted by charon[812]\n");
+	done(&r);
+}
+
 /* Clean episodes: only counted, unless --all; then "nothing". */
 static void test_clean(void **state)
 {
@@ -711,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_key_mismatch),
 		cmocka_unit_test(test_not_replaced),
 		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_outbound_switch),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_json),
