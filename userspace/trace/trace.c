@@ -129,12 +129,16 @@ static int netns_inode(const char *name, __u32 *inum)
 
 static const char trace_usage[] =
 	"Usage: rekeygap trace [--json] [--duration SEC] [--netns NAME]... [--probe MODE]\n"
+	"                      [--no-switchover]\n"
 	"\n"
 	"Print every XFRM SA insert, update, delete and expiry, every policy change, and every\n"
 	"IPsec packet drop with its SPI and cause, as it happens. SA events come from BPF\n"
 	"probes (kernel timestamps), policies from XFRM netlink. Drops are counted in the\n"
 	"kernel: a line says how many arrived since the previous line for the same SA, cause\n"
-	"and place.\n"
+	"and place. Each SA and policy change says who made it: a process as comm[pid], or\n"
+	"the kernel (expiry timers, namespace teardown); 'unknown' in tracepoint mode. Each SA's\n"
+	"first packet is a line (sa_first_packet: outbound encrypted, inbound decrypted), its\n"
+	"last packet is on its sa_delete line.\n"
 	"\n"
 	"  -j, --json            one JSON object per line (ts_ns is CLOCK_MONOTONIC)\n"
 	"  -d, --duration SEC    stop after SEC seconds (also 500ms, 2m); default: until Ctrl-C\n"
@@ -142,15 +146,18 @@ static const char trace_usage[] =
 	"                        default: every namespace (netlink: ours and those in\n"
 	"                        /run/netns when we start)\n"
 	"  -p, --probe MODE      fentry, kprobe or tracepoint; default: the best that works\n"
+	"  -S, --no-switchover   no per-packet hooks: saves a map update per packet an SA\n"
+	"                        encrypts or decrypts, loses sa_first_packet and the last\n"
+	"                        packet on sa_delete\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"The first line states the probe mode and what it cannot see; the last one what was\n"
-	"lost, if anything. Events: sa_add sa_update sa_delete sa_expire sa_flush policy_add\n"
-	"policy_update policy_delete policy_expire policy_flush drop, and episode: a rekey\n"
-	"joined up once its late drops are in (about a second after it), with its gap, loss,\n"
-	"actors and verdict (clean gap peer_early old_removed_early key_mismatch not_replaced\n"
-	"expired); `rekeygap explain FILE` reads the --json lines back. Drop causes:\n"
-	"  in_no_state in_icv_fail in_state_invalid in_acquire in_expired\n"
+	"lost, if anything. Events: sa_add sa_update sa_delete sa_expire sa_first_packet\n"
+	"sa_flush policy_add policy_update policy_delete policy_expire policy_flush drop, and\n"
+	"episode: a rekey joined up once its late drops are in (about a second after it),\n"
+	"with its gap, loss, actors and verdict (clean gap peer_early old_removed_early\n"
+	"key_mismatch not_replaced expired); `rekeygap explain FILE` reads the --json lines\n"
+	"back. Drop causes:\n"	"  in_no_state in_icv_fail in_state_invalid in_acquire in_expired\n"
 	"  out_no_state out_state_invalid policy_block other\n"
 	"\n"
 	"Examples:\n"
@@ -164,6 +171,7 @@ int cmd_trace(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "probe", required_argument, NULL, 'p' },
+		{ "no-switchover", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -187,7 +195,7 @@ int cmd_trace(int argc, char **argv)
 	__u32 inum;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "jd:n:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jd:n:p:Sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			out->json = true;
@@ -217,6 +225,9 @@ int cmd_trace(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			oo.probe_forced = true;
+			break;
+		case 'S':
+			oo.no_switchover = true;
 			break;
 		case 'h':
 			fputs(trace_usage, stdout);
