@@ -28,8 +28,9 @@ monitor_start "$A" "$B"
 # sa_ab NS VERB SPI [KEY]: add (with KEY) or delete NS's SA A->B of SPI, in the background
 # so that its pid is known: SA_PID is the pid of that ip process, the actor BPF must name
 sa_ab() {
-	if [ "$2" = add ]; then
-		esp_sa "$1" "$OUTER_A" "$OUTER_B" "$3" 1 "$4" &
+	if [ "$2" = add ]; then # (esp_sa's ip, not a subshell around it)
+		ip -n "$1" xfrm state add src "$OUTER_A" dst "$OUTER_B" proto esp spi "$3" reqid 1 \
+			mode tunnel aead "$AEAD_ALG" "$4" 128 &
 	else
 		ip -n "$1" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi "$3" &
 	fi
