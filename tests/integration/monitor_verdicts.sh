@@ -98,10 +98,14 @@ check_eq "old_removed_early: verdict" "$(jq -r .verdict <<<"$ep")" old_removed_e
 check_eq "old_removed_early: no gap" "$(jq .gap_ns <<<"$ep")" 0
 
 echo "--- 3. key_mismatch: B re-adds 0x6000 with another key"
-phase_flow 400
-ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x6000
-esp_sa "$B" "$OUTER_A" "$OUTER_B" 0x6000 1 "$KEY_BAD"
-traffic_wait
+phase_flow 5000
+# one ip for both, so that the moment without an SA is short next to the wrong key's
+ip -n "$B" -batch - <<EOF
+xfrm state delete src $OUTER_A dst $OUTER_B proto esp spi 0x6000
+xfrm state add src $OUTER_A dst $OUTER_B proto esp spi 0x6000 reqid 1 mode tunnel aead $AEAD_ALG $KEY_BAD 128
+EOF
+sleep 0.3
+flow_stop ab # well inside the episode's settle time
 ep=$(episode "$B" 0x00006000 0x00006000)
 echo "episode: $ep"
 check_ge "lost to the wrong key (ground truth)" "$LOST" 1
@@ -114,7 +118,7 @@ ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x6000
 esp_sa "$B" "$OUTER_A" "$OUTER_B" 0x6000 1 "$KEY_AB"
 
 echo "--- 4. make-before-break by rekeygap"
-phase_flow 1000
+phase_flow 3000
 "$REKEYGAP" rekey --json --count 1 --from-netns "$A" --to-netns "$B" --src "$OUTER_A" \
 	--dst "$OUTER_B" >"$WORK/rekey" || fail "rekey exited $?: $(tail -2 "$WORK/rekey")"
 new=$(jq -r 'select(.event=="rekey") | .new_spi' "$WORK/rekey")
