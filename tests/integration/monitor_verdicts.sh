@@ -3,7 +3,7 @@
 # monitor_verdicts: every way a rekey loses packets, made on purpose, one phase at a time,
 # each with a sequence-numbered flow A -> B of its own so that what the receiver did not get
 # (ground truth) is the loss of that phase's episode in B. The monitor watches both sides.
-#   1. gap: B deletes its inbound SA with `ip`, adds the new one 200 ms later (delete-add);
+#   1. gap: B deletes its inbound SA with `ip`, adds the new one 1.5 s later (delete-add);
 #      verdict gap, both actors `ip` with the pids of those ip processes;
 #   2. old_removed_early: B adds the new inbound SA, deletes the old at once (no grace), A
 #      switches 300 ms later; verdict old_removed_early;
@@ -63,11 +63,13 @@ phase_flow() {
 	sleep 0.3
 }
 
-echo "--- 1. gap: B deletes 0x1000, adds 0x5000 200 ms later"
-phase_flow 750
+echo "--- 1. gap: B deletes 0x1000, adds 0x5000 1.5 s later"
+# (long next to the moment A takes to follow B's add, when what A sends on 0x1000 is lost
+# with the new SA there: a starved sender under TCG may send most of its packets then)
+phase_flow 2500
 sa_ab "$B" delete 0x1000
 del_pid=$SA_PID
-sleep 0.2
+sleep 1.5
 sa_ab "$B" add 0x5000 "$KEY_AB"
 add_pid=$SA_PID
 esp_sa "$A" "$OUTER_A" "$OUTER_B" 0x5000 1 "$KEY_AB"
