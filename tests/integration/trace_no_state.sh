@@ -70,6 +70,10 @@ run_mode() {
 	# names that one (a tie goes to old_removed_early, the more specific)
 	check_eq "episode: verdict, the phase that lost most ($mode)" "$(jq -r .verdict <<<"$ep")" \
 		"$(jq -r 'if (.loss.gap.dropped // 0) > (.loss.old_removed_early.dropped // 0) then "gap" else "old_removed_early" end' <<<"$ep")"
+	# and explain, reading the trace's lines back, says the same
+	"$REKEYGAP" explain "$trace" >"$WORK/explain-$mode" || fail "explain exited $?"
+	check_eq "explain on the trace: B's episode ($mode)" \
+		"$(grep -c "verdict $(jq -r .verdict <<<"$ep"):" "$WORK/explain-$mode")" 1
 	trace_signature "$trace" "$A" "$B" | tee "$WORK/signature-$mode"
 	ip netns del "$A"
 	ip netns del "$B"
