@@ -91,14 +91,19 @@ static __always_inline __u32 net_inum(struct net *net)
 #define HARDIRQ_MASK (0xfU << 16)
 #define NMI_MASK (0xfU << 20)
 
-extern int __preempt_count __ksym __weak; /* x86 before 6.2 and from 6.15; else absent */
+/*
+ * x86's per-CPU preempt count, where it is a variable of its own (6.1, 6.18; 6.2 keeps it
+ * in pcpu_hot). Where it is absent only kernel threads and the SA timer count as the
+ * kernel's: a softirq's change would be put on the task it interrupted.
+ */
+extern int __preempt_count __ksym __weak;
 
 static __always_inline bool in_irq_context(void)
 {
 	int *count;
 
 	if (!&__preempt_count) /* libbpf leaves a missing weak ksym at address 0 */
-		return false; /* kernel threads and the timer are still told apart below */
+		return false;
 	count = bpf_this_cpu_ptr(&__preempt_count);
 	return *count & (SOFTIRQ_OFFSET | HARDIRQ_MASK | NMI_MASK);
 }

@@ -70,3 +70,50 @@ rate() {
 alternate() {
 	if (($1 % 2)); then echo off on; else echo on off; fi
 }
+
+# ---- ESP throughput in the VM (trace_overhead_vm, switchover_overhead) ----
+
+# bench_esp_flow COUNT: COUNT datagrams back to back from A's inner address to B's through
+# the esp_pair tunnel (A, B, PORT set by the caller), the sender on vCPU 0 and the receiver
+# on vCPU 1 (the scheduler's placement must not vary). RATE is what B received per second
+# of sending, SEND_RATE what A sent per second, RECEIVED what B received; TOTAL_SENT and
+# TOTAL_RECEIVED add up every flow.
+TOTAL_SENT=0 TOTAL_RECEIVED=0
+bench_esp_flow() {
+	local secs recv
+	ip netns exec "$B" taskset -c 1 "$SEQUDP" recv --bind "$INNER_B" --port "$PORT" \
+		--expect "$1" --idle 1000 --timeout 60 >"$WORK/recv" &
+	recv=$!
+	wait_for_line "$WORK/recv" listening 60 "$recv"
+	ip netns exec "$A" taskset -c 0 "$SEQUDP" send --src "$INNER_A" --dst "$INNER_B" \
+		--port "$PORT" --count "$1" --rate 0 >"$WORK/send" 2>&1 ||
+		fail "sequdp send: $(cat "$WORK/send")"
+	wait "$recv" || fail "sequdp recv: $(cat "$WORK/recv")"
+	secs=$(sent_seconds "$WORK/send")
+	RECEIVED=$(awk '/^received/ { print $2 }' "$WORK/recv")
+	[ "${RECEIVED:-0}" -gt 0 ] || fail "nothing went through the tunnel: $(cat "$WORK/recv")"
+	TOTAL_SENT=$((TOTAL_SENT + $1)) TOTAL_RECEIVED=$((TOTAL_RECEIVED + RECEIVED))
+	RATE=$(rate "$RECEIVED" "$secs")
+	SEND_RATE=$(rate "$1" "$secs")
+}
+
+# bench_alternate ROUNDS BASE_RUN TEST_RUN: the shell functions BASE_RUN and TEST_RUN each
+# measure one run and leave its figure in RATE; they alternate base test base ... base,
+# ROUNDS runs of test. Each test run is compared with the mean of the base runs just before
+# and after it, which cancels a drift of the machine's speed (other VMs on the host come and
+# go). Leaves BASES, TESTS (the figures) and RATIOS (one per round).
+bench_alternate() {
+	local r
+	BASES=() TESTS=() RATIOS=()
+	"$2"
+	BASES+=("$RATE")
+	for ((r = 1; r <= $1; r++)); do
+		"$3"
+		TESTS+=("$RATE")
+		"$2"
+		BASES+=("$RATE")
+		RATIOS+=("$(awk -v t="${TESTS[-1]}" -v a="${BASES[-2]}" -v b="${BASES[-1]}" \
+			'BEGIN { printf "%.3f", 2 * t / (a + b) }')")
+		echo "round $r: $3 / mean of the $2 runs around it = ${RATIOS[-1]}"
+	done
+}
