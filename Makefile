@@ -118,7 +118,8 @@ $(OUTPUT)/unit/test_%: tests/unit/test_%.c $$(filter %/$$*.c,$(USER_SRCS)) $(wil
 DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
-	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev systemd
+	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev systemd \
+	strongswan-charon strongswan-swanctl
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
