@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # ike_charon: a real IKE daemon's rekeys. Two strongSwan charons, one per namespace, bring up
 # an IKEv2 SA (PSK) and a tunnel-mode CHILD_SA (AES-GCM) over the veth pair; the CHILD_SA is
-# then rekeyed REKEYS times with 'swanctl --rekey', by A and by B in turn, under
+# then rekeyed REKEYS times with 'swanctl --rekey', by A and by B in turn (or, sourced by
+# ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 10 s: rekey_time), under
 # sequence-numbered UDP both ways, with 'rekeygap monitor' watching both namespaces.
 # strongSwan's ordering (the responder sends on its new outbound SA only once the initiator
 # deleted the old one; the old inbound SAs stay delete_rekeyed_delay longer) must lose
@@ -24,7 +25,7 @@
 #   (topology: veth_pair in lib.sh; charon installs the SAs and policies, no routes)
 source "$(dirname "$0")/lib.sh"
 
-REKEYS=${REKEYGAP_REKEYS:-4} RATE=200
+REKEYS=${REKEYGAP_REKEYS:-4} RATE=200 IKE_REKEY=${IKE_REKEY:-command}
 CHARON=/usr/lib/ipsec/charon
 A="$NS_PREFIX-a" B="$NS_PREFIX-b"
 [ -x "$CHARON" ] && command -v swanctl >/dev/null ||
@@ -60,8 +61,9 @@ swanctl {
 EOF
 }
 
-# swanctl_conf DIR LOCAL REMOTE LOCAL_TS REMOTE_TS ID_LOCAL ID_REMOTE: the connection "ike",
-# its CHILD_SA "net"; no rekey but by command, no expiry
+# swanctl_conf DIR LOCAL REMOTE LOCAL_TS REMOTE_TS ID_LOCAL ID_REMOTE REKEY_TIME: the
+# connection "ike", its CHILD_SA "net" rekeyed every REKEY_TIME (0: only by command), never
+# expiring before its rekey; the IKE_SA is not rekeyed
 swanctl_conf() {
 	cat >"$1/swanctl.conf" <<EOF
 connections {
@@ -86,8 +88,9 @@ connections {
 				local_ts = $4/32
 				remote_ts = $5/32
 				esp_proposals = aes128gcm16
-				rekey_time = 0
-				life_time = 0
+				rekey_time = $8
+				life_time = $((${8%s} * 60))s
+				rand_time = 0
 				start_action = none
 			}
 		}
@@ -176,8 +179,10 @@ veth_pair "$A" "$B"
 monitor_start "$A" "$B"
 charon_start a "$A"
 charon_start b "$B"
-swanctl_conf "$WORK/a" "$OUTER_A" "$OUTER_B" "$INNER_A" "$INNER_B" a.rekeygap.test b.rekeygap.test
-swanctl_conf "$WORK/b" "$OUTER_B" "$OUTER_A" "$INNER_B" "$INNER_A" b.rekeygap.test a.rekeygap.test
+# by the timer: A's only, so that the two never collide
+swanctl_conf "$WORK/a" "$OUTER_A" "$OUTER_B" "$INNER_A" "$INNER_B" a.rekeygap.test b.rekeygap.test \
+	"$([ "$IKE_REKEY" = timed ] && echo 10s || echo 0s)"
+swanctl_conf "$WORK/b" "$OUTER_B" "$OUTER_A" "$INNER_B" "$INNER_A" b.rekeygap.test a.rekeygap.test 0s
 for role in a b; do
 	# (load-creds complains of each credential folder missing: there are none, PSK only)
 	swan "$role" --load-conns --file "$WORK/$role/swanctl.conf" >"$WORK/$role/load" 2>&1 &&
@@ -202,16 +207,27 @@ t0_ba=$(uptime_ns)
 sleep 2
 
 for ((k = 1; k <= REKEYS; k++)); do
-	role=$([ $((k % 2)) = 1 ] && echo a || echo b)
-	echo "--- rekey $k of $REKEYS: swanctl --rekey --child net in ${role^^}"
 	t=$SECONDS
-	swan "$role" --rekey --child net >"$WORK/rekey-$k" ||
-		fail "swanctl --rekey: $(tail -3 "$WORK/rekey-$k")"
-	wait_child_sa "$SPIS" 90
+	if [ "$IKE_REKEY" = timed ]; then
+		echo "--- rekey $k of $REKEYS: A's charon, rekey_time 10 s"
+		wait_child_sa "$SPIS" 90
+	else
+		role=$([ $((k % 2)) = 1 ] && echo a || echo b)
+		echo "--- rekey $k of $REKEYS: swanctl --rekey --child net in ${role^^}"
+		swan "$role" --rekey --child net >"$WORK/rekey-$k" ||
+			fail "swanctl --rekey: $(tail -3 "$WORK/rekey-$k")"
+		wait_child_sa "$SPIS" 90
+	fi
 	echo "rekey $k complete in $((SECONDS - t)) s: A->B ${SPIS% *}, B->A ${SPIS#* }"
 	spis_ab+=("${SPIS% *}") spis_ba+=("${SPIS#* }")
-	sleep 1
+	[ "$IKE_REKEY" = timed ] || sleep 1
 done
+if [ "$IKE_REKEY" = timed ]; then
+	# A's timer would go on rekeying: stopped (SIGSTOP) half-way to the next rekey, so that
+	# the monitor's counts end at REKEYS; lib.sh's cleanup continues it after its SIGTERM
+	kill -STOP "${CHARON_PID[a]}"
+	check_eq "CHILD_SA SPIs once A's charon stopped" "$(child_spis "$A")" "$SPIS"
+fi
 
 flow_stop ab
 LOST_AB=$LOST
