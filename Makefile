@@ -28,7 +28,7 @@ BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 PKG_CONFIG ?= pkg-config
 
-LIBS := libbpf libmnl libmicrohttpd libcap-ng jansson
+LIBS := libbpf libmnl libmicrohttpd libcap-ng jansson libcurl
 CFLAGS ?= -g -O2
 # userspace/: main.c and a folder per stage of the pipeline (see README, Layout)
 USER_DIRS := userspace $(patsubst %/,%,$(sort $(dir $(wildcard userspace/*/*.c userspace/*/*.h))))
@@ -59,7 +59,7 @@ USER_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
 
 # Test tools: ground truth (traffic), BPF loaders for scenarios.
-TOOLS := sequdp sa-insert-count rekey-kernel-time
+TOOLS := sequdp sa-insert-count rekey-kernel-time episode-fixtures
 TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 
 # Unit tests: tests/unit/test_X.c is the cmocka driver for userspace/*/X.c.
@@ -119,7 +119,7 @@ DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zli
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
 	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev systemd \
-	strongswan-charon strongswan-swanctl
+	libcurl4-openssl-dev strongswan-charon strongswan-swanctl
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \

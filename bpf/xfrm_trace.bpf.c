@@ -8,8 +8,12 @@
  * a map update per packet, not a ring buffer record.
  *
  * Every SA hook exists twice, fentry/fexit and kprobe/kretprobe, around one handler;
- * userspace keeps the pair the kernel allows (see userspace/observe/tracer.c). Nothing here runs on
- * the per-packet fast path except at drop points.
+ * userspace keeps the pair the kernel allows (see userspace/observe/tracer.c). Each SA and
+ * policy change says who made it (struct actor).
+ *
+ * On the per-packet fast path: drop points, and (unless userspace leaves them unloaded) the
+ * switchover hooks, which note each SA's first and last packet in a map: the first as one
+ * event, the last only on the SA's delete.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -76,7 +80,78 @@ static __always_inline __u32 net_inum(struct net *net)
 	return BPF_CORE_READ(net, ns.inum);
 }
 
-static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
+/*
+ * Who runs this SA or policy change. XFRM netlink requests run in the sender's context: a
+ * process. The kernel's own changes run in a kernel thread (namespace teardown in a
+ * kworker), in the SA lifetime timer (a softirq; a kernel thread on PREEMPT_RT) or in a
+ * softirq on the packet path (soft expiry by byte or packet count, policy timers).
+ */
+#define PF_KTHREAD 0x00200000
+#define SOFTIRQ_OFFSET (1U << 8) /* serving a softirq: not merely bottom halves disabled */
+#define HARDIRQ_MASK (0xfU << 16)
+#define NMI_MASK (0xfU << 20)
+
+extern int __preempt_count __ksym __weak; /* x86 before 6.2 and from 6.15; else absent */
+
+static __always_inline bool in_irq_context(void)
+{
+	int *count;
+
+	if (!&__preempt_count) /* libbpf leaves a missing weak ksym at address 0 */
+		return false; /* kernel threads and the timer are still told apart below */
+	count = bpf_this_cpu_ptr(&__preempt_count);
+	return *count & (SOFTIRQ_OFFSET | HARDIRQ_MASK | NMI_MASK);
+}
+
+static __always_inline bool in_sa_timer(void);
+
+static __always_inline void fill_actor(struct actor *a)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+
+	if ((BPF_CORE_READ(task, flags) & PF_KTHREAD) || in_sa_timer() || in_irq_context()) {
+		a->kind = ACTOR_KERNEL;
+		return;
+	}
+	a->kind = ACTOR_PROCESS;
+	a->pid = bpf_get_current_pid_tgid() >> 32;
+	/* the thread group leader's name: charon's worker threads have names of their own */
+	BPF_CORE_READ_STR_INTO(&a->comm, task, group_leader, comm);
+}
+
+/*
+ * Switchover: per SA (struct xfrm_state *), when it carried its first and its last packet.
+ * LRU: SAs deleted while we were not attached, or whose delete we missed, must not hold a
+ * slot for ever; an active SA is recently used and stays.
+ */
+struct sa_traffic {
+	__u64 first_ns; /* 0: its first packet passed before we were attached */
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sa_traffic);
+} sa_traffic SEC(".maps");
+
+/* The SA's last packet, for its delete event; the SA leaves the map. */
+static __always_inline __u64 take_last_packet(struct xfrm_state *x)
+{
+	__u64 key = (__u64)x, last;
+	struct sa_traffic *t = bpf_map_lookup_elem(&sa_traffic, &key);
+
+	if (!t)
+		return 0;
+	last = t->last_ns;
+	bpf_map_delete_elem(&sa_traffic, &key);
+	return last;
+}
+
+/* ts 0: now. dir: the SA's direction as its caller knows it, used where the kernel has none. */
+static __always_inline void emit_sa_at(struct xfrm_state *x, __u8 kind, __u8 hard, __u64 ts,
+				       __u8 dir)
 {
 	struct sa_event *e;
 	__u8 km_state = BPF_CORE_READ(x, km.state);
@@ -89,9 +164,12 @@ static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
 	e = bpf_ringbuf_reserve(&sa_events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&events_lost, 1);
+		if (kind == SA_EVENT_DELETE)
+			take_last_packet(x);
 		return;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = ts ? ts : bpf_ktime_get_ns();
 	e->netns = net_inum(BPF_CORE_READ(x, xs_net.net));
 	e->kind = kind;
 	e->hard = hard;
@@ -104,14 +182,23 @@ static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
 	e->mark_v = BPF_CORE_READ(x, mark.v);
 	e->mark_m = BPF_CORE_READ(x, mark.m);
 	e->if_id = BPF_CORE_READ(x, if_id);
-	e->dir = SA_DIR_UNKNOWN;
+	e->dir = dir;
 	/* SA direction arrived in 6.10 (XFRM_SA_DIR_IN = 1, OUT = 2, as SA_DIR_*) */
-	if (bpf_core_field_exists(x->dir))
+	if (bpf_core_field_exists(x->dir) && BPF_CORE_READ(x, dir))
 		e->dir = BPF_CORE_READ(x, dir);
-	e->pad = 0;
 	BPF_CORE_READ_INTO(&e->saddr, x, props.saddr.a6);
 	BPF_CORE_READ_INTO(&e->daddr, x, id.daddr.a6);
+	/* a first packet is no one's change: its actor stays unknown */
+	if (kind != SA_EVENT_FIRST_PACKET)
+		fill_actor(&e->actor);
+	if (kind == SA_EVENT_DELETE)
+		e->last_packet_ns = take_last_packet(x);
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
+{
+	emit_sa_at(x, kind, hard, 0, SA_DIR_UNKNOWN);
 }
 
 /* ---- SA lifecycle handlers, shared by both attach flavours ---- */
@@ -178,6 +265,15 @@ struct {
 	__type(value, struct timer_run);
 } timer_runs SEC(".maps");
 
+/* An SA lifetime timer runs on this CPU: what it changes is the kernel's doing. */
+static __always_inline bool in_sa_timer(void)
+{
+	__u32 zero = 0;
+	struct timer_run *run = bpf_map_lookup_elem(&timer_runs, &zero);
+
+	return run && run->x;
+}
+
 static __always_inline struct xfrm_state *timer_state(struct hrtimer *timer)
 {
 	return (void *)timer - bpf_core_field_offset(struct xfrm_state, mtimer);
@@ -217,12 +313,13 @@ static __always_inline void on_timer_exit(void)
 	if (!run || !run->x)
 		return;
 	x = run->x;
-	run->x = NULL;
 	km_state = BPF_CORE_READ(x, km.state);
+	/* still inside the run for emit_sa: the expiry's actor is the kernel */
 	if (run->deleted && run->km_state != XFRM_KM_DEAD && km_state == XFRM_KM_DEAD)
 		emit_sa(x, SA_EVENT_EXPIRE, 1);
 	else if (km_state != XFRM_KM_DEAD && BPF_CORE_READ(x, km.dying))
 		emit_sa(x, SA_EVENT_EXPIRE, 0);
+	run->x = NULL;
 }
 
 /* km_state_expired outside the timer; inside it (where not inlined) the timer reports */
@@ -353,6 +450,60 @@ int BPF_KRETPROBE(kretprobe_timer)
 	return 0;
 }
 
+/*
+ * ---- switchover: each SA's first and last packet ----
+ *
+ * Both functions take the SA, run once per packet under its lock and are called from another
+ * file than their own (never inlined): xfrm_replay_overflow from xfrm_output_one for each
+ * packet given to an SA for encryption, before it counts the packet in curlft;
+ * xfrm_replay_advance from xfrm_input once the packet is decrypted and its integrity checked,
+ * before the same count. So an SA that has counted no packet yet is at its first.
+ */
+static __always_inline void on_sa_packet(struct xfrm_state *x, __u8 dir)
+{
+	__u64 now = bpf_ktime_get_ns(), key = (__u64)x;
+	struct sa_traffic *t = bpf_map_lookup_elem(&sa_traffic, &key);
+	struct sa_traffic seen = { .last_ns = now };
+
+	if (t) { /* every packet but the first: a store, no event */
+		t->last_ns = now;
+		return;
+	}
+	/* new to us: its first packet, or one of an SA older than our attachment */
+	if (BPF_CORE_READ(x, curlft.packets) == 0)
+		seen.first_ns = now;
+	if (bpf_map_update_elem(&sa_traffic, &key, &seen, BPF_NOEXIST) == 0 && seen.first_ns)
+		emit_sa_at(x, SA_EVENT_FIRST_PACKET, 0, now, dir);
+}
+
+SEC("fentry/xfrm_replay_overflow")
+int BPF_PROG(fentry_sa_output, struct xfrm_state *x, struct sk_buff *skb)
+{
+	on_sa_packet(x, SA_DIR_OUT);
+	return 0;
+}
+
+SEC("fentry/xfrm_replay_advance")
+int BPF_PROG(fentry_sa_input, struct xfrm_state *x, __be32 net_seq)
+{
+	on_sa_packet(x, SA_DIR_IN);
+	return 0;
+}
+
+SEC("kprobe/xfrm_replay_overflow")
+int BPF_KPROBE(kprobe_sa_output, struct xfrm_state *x)
+{
+	on_sa_packet(x, SA_DIR_OUT);
+	return 0;
+}
+
+SEC("kprobe/xfrm_replay_advance")
+int BPF_KPROBE(kprobe_sa_input, struct xfrm_state *x)
+{
+	on_sa_packet(x, SA_DIR_IN);
+	return 0;
+}
+
 /* ---- policies ---- */
 
 static __always_inline void emit_policy(struct xfrm_policy *xp, __u8 kind)
@@ -392,6 +543,7 @@ static __always_inline void emit_policy(struct xfrm_policy *xp, __u8 kind)
 		BPF_CORE_READ_INTO(&e->tmpl_saddr, t, saddr.a6);
 		BPF_CORE_READ_INTO(&e->tmpl_daddr, t, id.daddr.a6);
 	}
+	fill_actor(&e->actor);
 	bpf_ringbuf_submit(e, 0);
 }
 

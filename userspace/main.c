@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 
 #include "cli.h"
+#include "explain_cmd.h"
 #include "lab.h"
 #include "monitor_cmd.h"
 #include "probe.h"
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	{ "monitor", cmd_monitor, "rekey episodes as Prometheus metrics: gap, overlap, loss" },
 	{ "trace", cmd_trace, "print SA events and XFRM drops as they happen" },
 	{ "rekey", cmd_rekey, "replace an SA pair's key: make-before-break, delete-add, update" },
+	{ "explain", cmd_explain, "say why each lossy rekey lost packets, and what to change" },
 	{ "probe", cmd_probe, "show what this kernel lets rekeygap observe" },
 };
 

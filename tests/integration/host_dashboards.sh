@@ -7,7 +7,11 @@
 #   - grafana/rekeygap.json: JSON, current schema, datasource/instance/netns variables, every
 #     panel described and on the datasource variable
 #   - every rekeygap metric that the dashboard or the rules name is one the monitor serves
-#     (scraped from 'rekeygap monitor' on this host)
+#     (scraped from 'rekeygap monitor' on this host: its # TYPE lines, so a family without
+#     series yet counts)
+#   - the verdicts the dashboard colours and the rules select are the monitor's
+#     (userspace/common/names.c), each coloured once; every alert has a runbook section and
+#     every runbook link in the rules and in RUNBOOK.md leads to one
 #   - deploy/: 'systemd-analyze verify' of the unit; the Kubernetes manifest parses as YAML
 #     with the expected kinds, host network and capabilities
 # (The VM scenario monitor_prometheus evaluates every expression against real data.)
@@ -49,6 +53,46 @@ while read -r name; do
 	served "$name" || fail "the dashboard or the rules use $name, which the monitor does not serve"
 done <"$WORK/used"
 echo "ok: all $(wc -l <"$WORK/used") rekeygap metric names used are served: $(tr '\n' ' ' <"$WORK/used")"
+
+# verdicts: the words the monitor gives rekeygap_rekeys_total{verdict}, from names.c
+tr -d '\n\t' <"$TOP/userspace/common/names.c" |
+	grep -oE '\[VERDICT_[A-Z_]+\] = \{ *"[a-z_]+"' | grep -oE '"[a-z_]+"' | tr -d '"' |
+	sort >"$WORK/verdicts"
+check_ge "verdicts in names.c" "$(wc -l <"$WORK/verdicts")" 7
+colours() { # TITLE: the verdicts the panel of that title colours, one a line, sorted
+	jq -r --arg t "$1" '.panels[] | select(.title == $t) |
+		(.fieldConfig.overrides[] | select(.properties[].id == "color") | .matcher.options),
+		(.fieldConfig.overrides[].properties[] | select(.id == "mappings") |
+		.value[].options | keys[])' "$G" | sort
+}
+check_eq "verdicts coloured in 'Rekeys by verdict'" "$(colours "Rekeys by verdict" | tr '\n' ' ')" \
+	"$(tr '\n' ' ' <"$WORK/verdicts")"
+check_eq "verdicts coloured in 'Last lossy rekeys'" "$(colours "Last lossy rekeys" | tr '\n' ' ')" \
+	"$(tr '\n' ' ' <"$WORK/verdicts")"
+{
+	jq -r '.. | .expr? // empty' "$G"
+	cat "$D/prometheus/rules.yml"
+} | grep -oE 'verdict *=~? *"[^"]*"' | cut -d'"' -f2 | tr '|' '\n' | sort -u >"$WORK/verdicts_used"
+check_ge "verdicts the rules select" "$(wc -l <"$WORK/verdicts_used")" 3
+unknown=$(comm -23 "$WORK/verdicts_used" "$WORK/verdicts" | tr '\n' ' ')
+check_eq "verdicts selected that the monitor does not give" "$unknown" ""
+
+# runbook: an alert without a section, or a link to none, is a dead end at 3 a.m. Each
+# alert links its own section (GitHub's anchors: the heading in lower case, spaces as '-').
+sed -n 's/^## //p' "$D/RUNBOOK.md" | tr 'A-Z ' 'a-z-' | sort -u >"$WORK/sections"
+R="$D/prometheus/rules.yml"
+sed -n 's/^ *- alert: *//p' "$R" | tr 'A-Z' 'a-z' | sort >"$WORK/alerts"
+sed -n 's|^ *runbook: "dashboards/RUNBOOK.md#\(.*\)"$|\1|p' "$R" | sort >"$WORK/alert_links"
+check_eq "alerts without their own runbook link" \
+	"$(diff "$WORK/alerts" "$WORK/alert_links" | grep '^[<>]' | tr '\n' ' ')" ""
+{
+	grep -oE 'RUNBOOK\.md#[a-z0-9-]+' "$R" | cut -d'#' -f2
+	grep -oE '\]\(#[a-z0-9-]+\)' "$D/RUNBOOK.md" | tr -d '](#)'
+} | sort -u >"$WORK/links"
+check_eq "runbook links without their section" \
+	"$(comm -23 "$WORK/links" "$WORK/sections" | tr '\n' ' ')" ""
+echo "ok: $(wc -l <"$WORK/alerts") alerts, each with its runbook section;" \
+	"$(wc -l <"$WORK/links") sections linked"
 
 # the unit is verified or this fails: a check that quietly does not run passes nothing
 command -v systemd-analyze >/dev/null || fail "no systemd-analyze (Debian package systemd)"

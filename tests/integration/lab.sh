@@ -114,6 +114,10 @@ lab_with_sequdp delete-add
 # above holds for the lab's datagrams alone. Said, not failed: seen 0 once in four runs.)
 [ "$SEQ_LOST" -ge 1 ] || echo "note: sequdp's receiver lost nothing in this delete-add lab"
 check_ge "delete-add lab: lost by the lab's receivers" "$(jq .lost <<<"$R")" 1
+# the same SPI deleted and added: every episode (4 a rekey) had a moment without an SA
+check_eq "delete-add lab: verdicts" "$(jq -c .verdicts <<<"$R")" '{"gap":80}'
+check_eq "delete-add lab: lossy episodes and their verdict" \
+	"$(jq -c '[.episodes[] | select(.dropped > 0) | .verdict] | unique' "$WORK/delete-add/report.json")" '["gap"]'
 
 # SIGINT in the middle of a run
 "$REKEYGAP" lab --rekeys 200 --rate 1000 --strategies make-before-break >"$WORK/int.out" 2>"$WORK/int.err" &
@@ -136,4 +140,5 @@ lab_with_sequdp make-before-break
 grep -q '^make-before-break  *20 ' "$WORK/make-before-break.out" || fail "no table from the lab after"
 check_eq "make-before-break lab: lost by sequdp's receiver" "$SEQ_LOST" 0
 check_eq "make-before-break lab: lost by the lab's receivers" "$(jq .lost <<<"$R")" 0
+check_eq "make-before-break lab: verdicts" "$(jq -c .verdicts <<<"$R")" '{"clean":80}'
 check_eq "lab namespaces left at the end" "$(lab_leftovers)" 0

@@ -261,14 +261,15 @@ events() {
 }
 
 # trace_signature FILE NS_A NS_B: what happened, without counts or times: the SA events in
-# order (namespace by role), then the (namespace, spi, cause) that holds most drops. Two
-# probe modes watching the same scenario must give the same signature. (Smaller causes are
+# order (namespace by role; first packets left out: tracepoint mode has none), then the
+# (namespace, spi, cause) that holds most drops. Two probe modes watching the same
+# scenario must give the same signature. (Smaller causes are
 # left out: how many packets fall into a DELSA -> NEWSA window of a few milliseconds, or
 # race a delete, is timing, not the probe.)
 trace_signature() {
 	jq -s -r --argjson a "$(ns_inode "$2")" --argjson b "$(ns_inode "$3")" '
 		def role: if .netns == $a then "A" elif .netns == $b then "B" else "?" end;
-		([.[] | select(.event | startswith("sa_")) |
+		([.[] | select((.event | startswith("sa_")) and .event != "sa_first_packet") |
 			"\(.event)/\(role)/\(.spi)\(if .event == "sa_expire" then "/hard=\(.hard)" else "" end)"]
 		 | join(" ")),
 		([.[] | select(.event == "drop")] | group_by("\(role)/\(.spi)/\(.cause)") |

@@ -44,7 +44,7 @@ old=$(sa_spis "$B" "$OUTER_A" "$OUTER_B")
 esp_sa "$B" "$OUTER_A" "$OUTER_B" 0x3000 1 "$KEY_AB"
 ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi "$old"
 deadline=$((SECONDS + 30))
-until [ "$(curl -sS "$URL/metrics" | awk -v n="rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"}" '$1 == n { print $2 }')" = 2 ]; do
+until [ "$(curl -sS "$URL/metrics" | awk -v n="rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"," 'index($0, n) == 1 { s += $NF } END { print s + 0 }')" = 2 ]; do
 	[ $SECONDS -lt $deadline ] || fail "B's next rekey was not counted: $(curl -sS "$URL/metrics" | grep "rekeys_total")"
 	sleep 0.5
 done

@@ -153,10 +153,12 @@ while IFS=$'\t' read -r from expr && IFS=$'\t' read -r status n error <&3; do
 	# no data is right only when one of its inputs has none in this run (say, no drop of
 	# the causes it selects: whether a delete-add's packets find no SA or a dying one is
 	# timing); every input with data and no result is a broken expression
+	# (a file, not a process substitution: the VM's devtmpfs has no /dev/fd)
+	grep -oE 'rekeygap_[a-z_]+(\{[^}]*\})?' <<<"$expr" | sort -u >"$WORK/inputs"
 	empty=""
 	while read -r sel; do
 		[ "$(query "count($sel)")" = none ] && empty=$sel && break
-	done < <(grep -oE 'rekeygap_[a-z_]+(\{[^}]*\})?' <<<"$expr" | sort -u)
+	done <"$WORK/inputs"
 	[ -n "$empty" ] || fail "$from expression returned no data, though each of its inputs has some: $expr"
 	echo "ok: no data, as its input $empty has none in this run: $expr"
 	n_empty=$((n_empty + 1))

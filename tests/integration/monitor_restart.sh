@@ -52,8 +52,8 @@ traffic_start "$A" "$B" 6000 1000
 "${REKEY[@]}" --count 4 >/dev/null || fail "the rekeys under the second monitor failed"
 traffic_wait
 echo "under the second monitor: $LOST datagrams lost (ground truth)"
-wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"out\",kind=\"replaced\"}" 4 30
-wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"}" 4 30
+wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"out\",kind=\"replaced\"," 4 30
+wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"," 4 30
 wait_metric rekeygap_rekey_dropped_packets_total "$LOST" 30
 check_eq "XFRM drops counted by the second monitor" "$(metric rekeygap_xfrm_drops_total)" "$LOST"
 check_eq "total episodes" "$(metric rekeygap_rekeys_total)" 8

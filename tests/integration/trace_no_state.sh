@@ -4,7 +4,9 @@
 # SPI while the sender still uses the old one; then the sender switches. Every packet the
 # receiver did not get must appear in 'rekeygap trace --json' as an in_no_state drop of the
 # old SPI in the receiver's namespace: exactly, not approximately. Run once per probe mode
-# (in tracepoint mode the SA events come from netlink); the modes must agree.
+# (in tracepoint mode the SA events come from netlink); the modes must agree. The trace's
+# episode of B's inbound SA must hold every one of them, split between the gap and the time
+# the new SA was there but A still on the old SPI (old_removed_early).
 #
 #   netns A (sender) ==== ESP A->B spi 0x1000, later 0x1001 ====> netns B (receiver)
 #   (topology: esp_pair in lib.sh)
@@ -50,6 +52,23 @@ run_mode() {
 	check_eq "SA events from $([ "$mode" = tracepoint ] && echo netlink || echo bpf)" \
 		"$(events "$trace" "(.event | startswith(\"sa_\")) and .source!=\"$([ "$mode" = tracepoint ] && echo netlink || echo bpf)\"")" 0
 	check_eq "events lost" "$(jq -r 'select(.event=="end") | .events_lost' "$trace")" 0
+	# the trace's own episode of B's inbound SA: all that was lost, and why: 200 ms with no
+	# SA (gap), then 300 ms with the new one there while A still sent on the old one
+	# (old_removed_early)
+	local ep
+	ep=$(jq -c --arg ns "$B" 'select(.event=="episode" and .netns==$ns and .dir=="in")' "$trace")
+	echo "episode: $ep"
+	check_eq "episodes of B inbound ($mode)" "$(jq -s length <<<"$ep")" 1
+	check_eq "episode 0x1000 -> 0x1001 ($mode)" "$(jq -r '"\(.old_spi) \(.new_spi)"' <<<"$ep")" \
+		"0x00001000 0x00001001"
+	check_eq "episode: lost = what the receiver did not get ($mode)" "$(jq .dropped <<<"$ep")" "$LOST"
+	check_ge "episode: lost in the gap ($mode)" "$(jq '.loss.gap.dropped // 0' <<<"$ep")" 1
+	check_ge "episode: lost on the old SPI after the new SA came ($mode)" \
+		"$(jq '.loss.old_removed_early.dropped // 0' <<<"$ep")" 1
+	# which of the two lost more is TCG's timing (a 200 ms sleep can take 900): the verdict
+	# names that one (a tie goes to old_removed_early, the more specific)
+	check_eq "episode: verdict, the phase that lost most ($mode)" "$(jq -r .verdict <<<"$ep")" \
+		"$(jq -r 'if .loss.gap.dropped > .loss.old_removed_early.dropped then "gap" else "old_removed_early" end' <<<"$ep")"
 	trace_signature "$trace" "$A" "$B" | tee "$WORK/signature-$mode"
 	ip netns del "$A"
 	ip netns del "$B"

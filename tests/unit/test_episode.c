@@ -455,7 +455,7 @@ static void test_preinstall_larval(void **state)
 
 	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
 	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 5, 100, 180);
-	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 2, 190, 210); /* scanned after the insert */
+	drops(eng, NS_B, 0x2000, DROP_IN_ACQUIRE, 2, 190, 199); /* a second scan */
 	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 200);
 	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1200);
 	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 4, 1250, 1300); /* grace too short */
@@ -472,7 +472,7 @@ static void test_preinstall_larval(void **state)
 	assert_int_equal(out[0].verdict, VERDICT_PEER_EARLY);
 	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].drops, 7);
 	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].first_ns, 100 * MS);
-	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].last_ns, 210 * MS);
+	assert_int_equal(out[0].phase[LOSS_PEER_EARLY].last_ns, 199 * MS);
 	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].drops, 4);
 	assert_int_equal(out[0].phase[LOSS_GAP].drops, 0);
 }
@@ -729,6 +729,27 @@ static void test_verdict_key_mismatch(void **state)
 	assert_int_equal(out[0].drops_total, 42);
 }
 
+/* A scan's drops across the delete and the insert: shared by time, the total exact. */
+static void test_phase_split(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 100);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 200);
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 31, 0, 300);
+	settle_all(eng, 300);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].drops_total, 31);
+	assert_int_equal(out[0].phase[LOSS_OTHER].drops, 10);
+	assert_int_equal(out[0].phase[LOSS_GAP].drops, 10);
+	assert_int_equal(out[0].phase[LOSS_GAP].first_ns, 100 * MS);
+	assert_int_equal(out[0].phase[LOSS_GAP].last_ns, 200 * MS - 1);
+	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].drops, 11);
+	assert_int_equal(out[0].phase[LOSS_OLD_REMOVED_EARLY].last_ns, 300 * MS);
+	assert_int_equal(out[0].verdict, VERDICT_OLD_REMOVED_EARLY);
+}
+
 /* A deleted SA that nothing replaced; ties between phases go to the more specific one. */
 static void test_verdict_others(void **state)
 {
@@ -814,7 +835,7 @@ int main(void)
 		T(test_limits),               T(test_resync_after_queued),
 		T(test_preinstall_larval),    T(test_preinstall_unknown_spi), T(test_preinstall_bounds),
 		T(test_verdict_old_removed_early), T(test_verdict_key_mismatch),
-		T(test_verdict_others),       T(test_actors_and_switchover),
+		T(test_verdict_others), T(test_phase_split),       T(test_actors_and_switchover),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

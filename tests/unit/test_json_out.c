@@ -154,10 +154,12 @@ static void test_trace_lines(void **state)
 	static const char want[] =
 		"{\"event\":\"start\",\"probe\":\"tracepoint\",\"unavailable\":\"fentry (refused)\",\"netlink_netns\":3}\n"
 		"{\"event\":\"start\",\"probe\":\"tracepoint\",\"unavailable\":\"\",\"netlink_netns\":1}\n"
-		"{\"ts_ns\":123456789012345,\"event\":\"sa_add\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"in\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"valid\",\"source\":\"bpf\"}\n"
-		"{\"ts_ns\":123456789012345,\"event\":\"sa_expire\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"?\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"unknown\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"?\",\"hard\":true,\"source\":\"netlink\"}\n"
-		"{\"ts_ns\":5,\"event\":\"policy_add\",\"netns\":9,\"family\":\"ipv6\",\"src\":\"::/64\",\"dst\":\"::/128\",\"dir\":\"fwd\",\"action\":\"block\",\"priority\":100,\"index\":33,\"mark\":0,\"mark_mask\":0,\"if_id\":0,\"templates\":0,\"source\":\"bpf\"}\n"
-		"{\"ts_ns\":5,\"event\":\"policy_expire\",\"netns\":9,\"family\":\"ipv6\",\"src\":\"::/64\",\"dst\":\"::/128\",\"dir\":\"fwd\",\"action\":\"block\",\"priority\":100,\"index\":33,\"mark\":0,\"mark_mask\":0,\"if_id\":0,\"templates\":2,\"proto\":\"esp\",\"spi\":\"0x00002000\",\"reqid\":5,\"tmpl_src\":\"0.0.0.0\",\"tmpl_dst\":\"0.0.0.0\",\"hard\":true,\"source\":\"netlink\"}\n"
+		"{\"ts_ns\":123456789012345,\"event\":\"sa_add\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"in\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"valid\",\"source\":\"bpf\",\"actor\":{\"kind\":\"process\",\"pid\":1234,\"comm\":\"ip\"}}\n"
+		"{\"ts_ns\":123456789012399,\"event\":\"sa_first_packet\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"in\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"valid\",\"source\":\"bpf\"}\n"
+		"{\"ts_ns\":123456789012345,\"event\":\"sa_delete\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"esp\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"in\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"valid\",\"source\":\"bpf\",\"actor\":{\"kind\":\"kernel\"},\"last_packet_ns\":123456789012300}\n"
+		"{\"ts_ns\":123456789012345,\"event\":\"sa_expire\",\"netns\":4026531840,\"family\":\"ipv4\",\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.2\",\"proto\":\"?\",\"spi\":\"0x00001000\",\"reqid\":4294967295,\"dir\":\"unknown\",\"mark\":7,\"mark_mask\":4294967295,\"if_id\":3,\"km_state\":\"?\",\"hard\":true,\"source\":\"netlink\",\"actor\":{\"kind\":\"unknown\"}}\n"
+		"{\"ts_ns\":5,\"event\":\"policy_add\",\"netns\":9,\"family\":\"ipv6\",\"src\":\"::/64\",\"dst\":\"::/128\",\"dir\":\"fwd\",\"action\":\"block\",\"priority\":100,\"index\":33,\"mark\":0,\"mark_mask\":0,\"if_id\":0,\"templates\":0,\"source\":\"bpf\",\"actor\":{\"kind\":\"process\",\"pid\":77,\"comm\":\"charon\"}}\n"
+		"{\"ts_ns\":5,\"event\":\"policy_expire\",\"netns\":9,\"family\":\"ipv6\",\"src\":\"::/64\",\"dst\":\"::/128\",\"dir\":\"fwd\",\"action\":\"block\",\"priority\":100,\"index\":33,\"mark\":0,\"mark_mask\":0,\"if_id\":0,\"templates\":2,\"proto\":\"esp\",\"spi\":\"0x00002000\",\"reqid\":5,\"tmpl_src\":\"0.0.0.0\",\"tmpl_dst\":\"0.0.0.0\",\"hard\":true,\"source\":\"netlink\",\"actor\":{\"kind\":\"unknown\"}}\n"
 		"{\"ts_ns\":2,\"event\":\"drop\",\"netns\":1,\"family\":\"ipv4\",\"dst\":\"192.0.2.1\",\"spi\":\"0xabcdef01\",\"cause\":\"in_icv_fail\",\"reason\":\"77\",\"location\":\"0xffffffff81000010\",\"count\":5,\"total\":4294967296,\"first_ts_ns\":1,\"last_ts_ns\":2}\n"
 		"{\"ts_ns\":2,\"event\":\"drop\",\"netns\":1,\"family\":\"ipv4\",\"dst\":\"192.0.2.1\",\"spi\":\"0xabcdef01\",\"cause\":\"other\",\"reason\":\"none\",\"location\":\"audit\",\"count\":0,\"total\":4294967296,\"first_ts_ns\":1,\"last_ts_ns\":2}\n"
 		"{\"ts_ns\":0,\"event\":\"sa_flush\",\"netns\":0,\"proto\":\"ah\",\"source\":\"netlink\"}\n"
@@ -185,14 +187,28 @@ static void test_trace_lines(void **state)
 	k.daddr[0] = htonl(0xc0000201);
 	trace_print_start(&o, "tracepoint", "fentry (refused)", 3);
 	trace_print_start(&o, "tracepoint", NULL, 1);
+	e.actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 1234, .comm = "ip" };
 	trace_print_sa(&o, &e, SOURCE_BPF);
+	/* a first packet has no actor; a delete its last packet */
+	e.kind = SA_EVENT_FIRST_PACKET;
+	e.ts_ns += 54;
+	trace_print_sa(&o, &e, SOURCE_BPF);
+	e.kind = SA_EVENT_DELETE;
+	e.ts_ns -= 54;
+	e.actor = (struct actor){ .kind = ACTOR_KERNEL };
+	e.last_packet_ns = 123456789012300ull;
+	trace_print_sa(&o, &e, SOURCE_BPF);
+	e.actor = (struct actor){ 0 };
+	e.last_packet_ns = 0;
 	e.kind = SA_EVENT_EXPIRE;
 	e.hard = 1;
 	e.dir = SA_DIR_UNKNOWN;
 	e.proto = 99;
 	e.km_state = 9;
 	trace_print_sa(&o, &e, SOURCE_NETLINK);
+	p.actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 77, .comm = "charon" };
 	trace_print_policy(&o, &p, SOURCE_BPF);
+	p.actor = (struct actor){ 0 };
 	p.n_tmpl = 2;
 	p.tmpl_proto = IPPROTO_ESP;
 	p.tmpl_spi = htonl(0x2000);
@@ -212,8 +228,41 @@ static void test_trace_lines(void **state)
 	trace_print_flush(&o, &m);
 	trace_print_end(&o, &c);
 	assert_string_equal(closed(o.out, &buf), want);
-	assert_int_equal(json_lines(buf, lines, 16), 12);
-	json_free_all(lines, 12);
+	assert_int_equal(json_lines(buf, lines, 16), 14);
+	json_free_all(lines, 14);
+	free(buf);
+}
+
+/* Text lines name who made a change; a comm is any process's to choose: no control bytes. */
+static void test_trace_text_actor(void **state)
+{
+	char *buf = NULL;
+	size_t len;
+	struct trace_output o = { .out = open_memstream(&buf, &len) };
+	struct policy_event p = { .ts_ns = 5, .kind = POLICY_EVENT_DELETE, .family = AF_INET,
+				  .actor = { .kind = ACTOR_KERNEL } };
+	struct sa_event e;
+
+	(void)state;
+	sample_sa(&e);
+	e.actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 42, .comm = "ip\nfake\x1b" };
+	trace_print_sa(&o, &e, SOURCE_BPF);
+	e.kind = SA_EVENT_DELETE;
+	e.actor = (struct actor){ 0 };
+	e.last_packet_ns = 123456000000000ull;
+	trace_print_sa(&o, &e, SOURCE_NETLINK);
+	e.kind = SA_EVENT_FIRST_PACKET;
+	trace_print_sa(&o, &e, SOURCE_BPF);
+	trace_print_policy(&o, &p, SOURCE_BPF);
+	assert_string_equal(
+		closed(o.out, &buf),
+		"123456.789012 sa_add        netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
+		"0x00001000 reqid 4294967295 dir in by ip?fake?[42]\n"
+		"123456.789012 sa_delete     netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
+		"0x00001000 reqid 4294967295 dir in by unknown last packet 123456.000000\n"
+		"123456.789012 sa_first_packet netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
+		"0x00001000 reqid 4294967295 dir in\n"
+		"0.000000 policy_delete netns 0 ipv4 0.0.0.0/0 -> 0.0.0.0/0 dir in allow by kernel\n");
 	free(buf);
 }
 
@@ -294,10 +343,18 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 				   .drops_total = 2, .outage_ns = 2345678 };
 	eps[0].flow.netns = 11;
 	eps[0].flow.dir = SA_DIR_OUT;
+	eps[0].verdict = VERDICT_GAP;
+	eps[0].insert_actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 7 };
+	/* a comm is the process's own choice: abuse it too, all 16 bytes, no NUL */
+	memcpy(eps[0].insert_actor.comm, json_abuse[i].in,
+	       strnlen(json_abuse[i].in, sizeof(eps[0].insert_actor.comm)));
+	eps[0].delete_actor.kind = ACTOR_KERNEL;
+	eps[0].new_first_packet_ns = 1100200000;
 	eps[1] = eps[0];
 	eps[1].flow.netns = 22;
 	eps[1].flow.dir = SA_DIR_IN;
 	eps[1].kind = EPISODE_UNREPLACED;
+	eps[1].verdict = VERDICT_NOT_REPLACED;
 	eps[1].t_delete_old = 1500000000;
 	eps[1].t_insert_new = 0;
 	eps[1].new_spi = 0;
@@ -345,7 +402,11 @@ static void test_lab_report(void **state)
 		assert_string_equal(json_keys(ph, keys, sizeof(keys)),
 				    "strategy,rekeys,failed,sent,lost,attributed,gap_ms,outage_ms,"
 				    "netlink_messages_per_rekey,key_changed,t0_ms,t1_ms,sas,"
-				    "drop_groups");
+				    "drop_groups,verdicts");
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(ph, "verdicts"),
+								    "gap")),
+				 1);
+		assert_int_equal(json_object_size(json_object_get(ph, "verdicts")), 1);
 		/* datagrams 1 and 4 of each flow lost; the first phase has those sent by 1.45 s */
 		assert_int_equal(json_integer_value(json_object_get(ph, "sent")), 8);
 		assert_int_equal(json_integer_value(json_object_get(ph, "lost")), 2);
@@ -367,7 +428,15 @@ static void test_lab_report(void **state)
 		ep = json_array_get(json_object_get(doc[0], "episodes"), 1);
 		assert_string_equal(json_keys(ep, keys, sizeof(keys)),
 				    "strategy,netns,dir,kind,old_spi,new_spi,t_delete_old_ms,"
-				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,outage_ms");
+				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,outage_ms,verdict,"
+				    "insert_actor,delete_actor,old_last_packet_ms,new_first_packet_ms");
+		assert_string_equal(json_str(ep, "verdict"), "not_replaced");
+		assert_true(json_is_null(json_object_get(ep, "old_last_packet_ms")));
+		assert_true(json_real_value(json_object_get(ep, "new_first_packet_ms")) == 100.2);
+		assert_string_equal(json_str(json_object_get(ep, "delete_actor"), "kind"), "kernel");
+		assert_int_equal(json_integer_value(
+					 json_object_get(json_object_get(ep, "insert_actor"), "pid")),
+				 7);
 		assert_string_equal(json_str(ep, "strategy"), "update");
 		assert_string_equal(json_str(ep, "netns"), "B");
 		assert_string_equal(json_str(ep, "dir"), "in");
@@ -392,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_real),
 		cmocka_unit_test(test_line_and_extend),
 		cmocka_unit_test(test_trace_lines),
+		cmocka_unit_test(test_trace_text_actor),
 		cmocka_unit_test(test_trace_abuse),
 		cmocka_unit_test(test_lab_report),
 	};

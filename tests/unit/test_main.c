@@ -51,6 +51,7 @@ static void test_version_and_help(void **state)
 	assert_int_equal(RUN("help"), 0);
 	assert_int_equal(RUN("help", "probe"), 0);
 	assert_int_equal(RUN("probe", "--help"), 0);
+	assert_int_equal(RUN("help", "explain"), 0);
 }
 
 static void test_bad_usage_exits_2(void **state)
@@ -64,6 +65,9 @@ static void test_bad_usage_exits_2(void **state)
 	assert_int_equal(RUN("help", "frobnicate"), EXIT_USAGE);
 	assert_int_equal(RUN("probe", "--frobnicate"), EXIT_USAGE);
 	assert_int_equal(RUN("probe", "extra"), EXIT_USAGE);
+	assert_int_equal(RUN("explain"), EXIT_USAGE);
+	assert_int_equal(RUN("explain", "a.json", "b.json"), EXIT_USAGE);
+	assert_int_equal(RUN("explain", "--timeout", "soon", "a.json"), EXIT_USAGE);
 }
 
 static void test_find_command(void **state)
@@ -71,6 +75,7 @@ static void test_find_command(void **state)
 	(void)state;
 	assert_non_null(find_command("probe"));
 	assert_ptr_equal(find_command("probe")->run, cmd_probe);
+	assert_ptr_equal(find_command("explain")->run, cmd_explain);
 	assert_null(find_command("prob"));
 	assert_null(find_command(""));
 }

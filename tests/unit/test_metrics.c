@@ -60,6 +60,7 @@ static struct episode replaced(__u8 dir, __u64 gap_ns, __u64 reqid)
 	inet_pton(AF_INET, "192.0.2.2", ep.flow.daddr);
 	ep.old_spi = htonl(0x1000);
 	ep.new_spi = htonl(0x2000);
+	ep.verdict = VERDICT_CLEAN;
 	return ep;
 }
 
@@ -73,6 +74,12 @@ static void test_episode_series(void **state)
 	ep.drops[DROP_IN_STATE_INVALID] = 2;
 	ep.drops_total = 60;
 	ep.outage_ns = 28000000;
+	ep.verdict = VERDICT_GAP;
+	ep.id = 7;
+	ep.insert_actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 99, .comm = "i\"p" };
+	ep.delete_actor.kind = ACTOR_KERNEL;
+	ep.old_last_packet_ns = 1000;
+	ep.new_first_packet_ns = 500;
 	metrics_episode(m, &ep, "gw1");
 	ep = replaced(SA_DIR_OUT, 0, 1);
 	ep.overlap_ns = 1000000000;
@@ -82,8 +89,14 @@ static void test_episode_series(void **state)
 	metrics_drops(m, "gw1", DROP_IN_NO_STATE, 60);
 	render(m, false);
 	assert_line("# TYPE rekeygap_rekeys_total counter");
-	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\"} 1");
-	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\",verdict=\"gap\"} 1");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\",verdict=\"clean\"} 1");
+	/* the lossy one, by itself, with its actors (escaped) and a negative switchover */
+	assert_line("# TYPE rekeygap_recent_lossy_episode_dropped_packets gauge");
+	assert_line("rekeygap_recent_lossy_episode_dropped_packets{netns=\"gw1\",dir=\"in\",episode=\"7\",old_spi=\"0x00001000\",new_spi=\"0x00002000\",verdict=\"gap\",insert_actor=\"i\\\"p\",delete_actor=\"kernel\"} 60");
+	assert_line("rekeygap_recent_lossy_episode_gap_seconds{netns=\"gw1\",dir=\"in\",episode=\"7\",old_spi=\"0x00001000\",new_spi=\"0x00002000\",verdict=\"gap\",insert_actor=\"i\\\"p\",delete_actor=\"kernel\"} 0.03");
+	assert_line("rekeygap_recent_lossy_episode_switchover_seconds{netns=\"gw1\",dir=\"in\",episode=\"7\",old_spi=\"0x00001000\",new_spi=\"0x00002000\",verdict=\"gap\",insert_actor=\"i\\\"p\",delete_actor=\"kernel\"} -5e-07");
+	assert_null(strstr(rendered, "dropped_packets{netns=\"gw1\",dir=\"out\""));
 	assert_line("rekeygap_rekey_dropped_packets_total{netns=\"gw1\",dir=\"in\",cause=\"in_no_state\"} 58");
 	assert_line("rekeygap_rekey_dropped_packets_total{netns=\"gw1\",dir=\"in\",cause=\"in_state_invalid\"} 2");
 	/* histograms: cumulative buckets, +Inf = count, sum in seconds */
@@ -124,7 +137,7 @@ static void test_openmetrics(void **state)
 	render(m, true);
 	/* counter families are named without _total, their samples with it */
 	assert_line("# TYPE rekeygap_rekeys counter");
-	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"in\",kind=\"replaced\",verdict=\"clean\"} 1");
 	assert_line("# TYPE rekeygap_xfrm_mib_packets counter");
 	assert_line("# TYPE rekeygap_events_lost counter");
 	assert_line("# TYPE rekeygap_rekey_gap_seconds histogram");
@@ -165,7 +178,7 @@ static void test_max_series(void **state)
 	assert_true(strstr(rendered, "reqid=\"5\"") && strstr(rendered, "reqid=\"6\""));
 	assert_line("rekeygap_series_evicted_total 3");
 	/* the counters and histograms lose nothing */
-	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\"} 7");
+	assert_line("rekeygap_rekeys_total{netns=\"gw1\",dir=\"out\",kind=\"replaced\",verdict=\"clean\"} 7");
 	assert_line("rekeygap_rekey_gap_seconds_count{dir=\"out\"} 7");
 	metrics_free(m);
 }
@@ -205,8 +218,50 @@ static void test_forget_netns(void **state)
 	assert_null(strstr(rendered, "rekeygap_sa_events_total{netns=\"gw1\""));
 	assert_null(strstr(rendered, "rekeygap_xfrm_drops_total{netns=\"gw1\""));
 	assert_null(strstr(rendered, "rekeygap_last_rekey_gap_seconds{netns=\"gw1\""));
-	assert_line("rekeygap_rekeys_total{netns=\"gw10\",dir=\"in\",kind=\"replaced\"} 1");
+	assert_line("rekeygap_rekeys_total{netns=\"gw10\",dir=\"in\",kind=\"replaced\",verdict=\"clean\"} 1");
 	assert_line("rekeygap_rekey_gap_seconds_count{dir=\"in\"} 2");
+	metrics_free(m);
+}
+
+/* The lossy table keeps the last METRICS_LOSSY_KEPT, and a namespace gone takes its own. */
+static void test_recent_lossy(void **state)
+{
+	struct metrics *m = metrics_new(10);
+	char line[512];
+
+	(void)state;
+	for (int i = 1; i <= METRICS_LOSSY_KEPT + 2; i++) {
+		struct episode ep = replaced(SA_DIR_IN, 0, 1);
+
+		ep.id = (__u64)i;
+		ep.drops_total = ep.drops[DROP_IN_NO_STATE] = (__u64)i;
+		ep.verdict = VERDICT_PEER_EARLY;
+		metrics_episode(m, &ep, i % 2 ? "odd" : "even");
+	}
+	render(m, false);
+	assert_null(strstr(rendered, "episode=\"2\""));
+	for (int i = 3; i <= METRICS_LOSSY_KEPT + 2; i++) {
+		snprintf(line, sizeof(line),
+			 "rekeygap_recent_lossy_episode_dropped_packets{netns=\"%s\",dir=\"in\",episode=\"%d\",old_spi=\"0x00001000\",new_spi=\"0x00002000\",verdict=\"peer_early\",insert_actor=\"unknown\",delete_actor=\"unknown\"} %d",
+			 i % 2 ? "odd" : "even", i, i);
+		assert_line(line);
+	}
+	/* no switchover seen: no such series; the header stays for scrapers */
+	assert_null(strstr(rendered, "rekeygap_recent_lossy_episode_switchover_seconds{"));
+	assert_line("# TYPE rekeygap_recent_lossy_episode_switchover_seconds gauge");
+	metrics_forget_netns(m, "odd");
+	render(m, false);
+	assert_null(strstr(rendered, "netns=\"odd\""));
+	assert_non_null(strstr(rendered, "episode=\"12\""));
+	/* the ring goes on from where it closed up */
+	struct episode ep = replaced(SA_DIR_OUT, 0, 1);
+
+	ep.id = 99;
+	ep.drops_total = 1;
+	metrics_episode(m, &ep, "odd");
+	render(m, false);
+	assert_non_null(strstr(rendered, "episode=\"99\""));
+	assert_non_null(strstr(rendered, "episode=\"4\""));
 	metrics_free(m);
 }
 
@@ -216,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_episode_series), cmocka_unit_test(test_openmetrics),
 		cmocka_unit_test(test_max_series),     cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_forget_netns),
+		cmocka_unit_test(test_recent_lossy),
 	};
 	int ret = cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 

@@ -88,10 +88,10 @@ static void test_print_json(void **state)
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "{\"btf\":true,\"fentry\":false,\"kprobe\":false,"
 				 "\"tracepoint\":true,\"ringbuf\":true,\"esp\":false,"
-				 "\"xfrm_stat\":true,\"mode\":\"tracepoint\"}\n");
+				 "\"xfrm_stat\":true,\"switchover\":false,\"mode\":\"tracepoint\"}\n");
 	j = json_loads(buf, JSON_REJECT_DUPLICATES, &e);
 	assert_non_null(j);
-	assert_int_equal(json_object_size(j), 8);
+	assert_int_equal(json_object_size(j), 9);
 	json_decref(j);
 	free(buf);
 	buf = NULL;

@@ -577,6 +577,9 @@ static void assert_sa_1000(const struct sa_event *sa)
 	assert_int_equal(sa->dir, SA_DIR_UNKNOWN); /* 6.1 has no SA direction */
 	assert_int_equal(sa->hard, 0);
 	assert_int_equal(sa->pad, 0);
+	/* netlink does not say who asked, nor when the SA carried packets */
+	assert_zero(&sa->actor, sizeof(sa->actor));
+	assert_int_equal(sa->last_packet_ns, 0);
 }
 
 static void test_newsa(void **state)
@@ -641,6 +644,7 @@ static void assert_expire(const uint8_t *bytes, size_t len, __u8 hard)
 	assert_int_equal(m.sa.if_id, 44);
 	assert_int_equal(m.sa.dir, SA_DIR_UNKNOWN);
 	assert_int_equal(m.sa.pad, 0);
+	assert_zero(&m.sa.actor, sizeof(m.sa.actor));
 	assert_zero(&m.pol, sizeof(m.pol));
 }
 
@@ -711,6 +715,7 @@ static void assert_pol_udp(const struct policy_event *p)
 	assert_int_equal(p->tmpl_reqid, 9);
 	assert_addr(p->tmpl_saddr, AF_INET, "192.0.2.1");
 	assert_addr(p->tmpl_daddr, AF_INET, "192.0.2.2");
+	assert_zero(&p->actor, sizeof(p->actor));
 }
 
 static void test_newpolicy(void **state)

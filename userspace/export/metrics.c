@@ -35,7 +35,8 @@ struct series_key {
 	__u8 what;         /* the episode kind, drop cause or SA event, by family */
 	__u8 addr_family;  /* of saddr and daddr */
 	__u8 proto;
-	__u8 pad[3];
+	__u8 verdict;      /* F_REKEYS: enum episode_verdict */
+	__u8 pad[2];
 	__u32 reqid;
 	__u32 saddr[4], daddr[4];
 	char netns[METRICS_NETNS_LEN];
@@ -55,8 +56,23 @@ struct histogram {
 	double sum;
 };
 
+/* A lossy episode for the operators' table: its labels' values and its numbers. */
+struct lossy {
+	char netns[METRICS_NETNS_LEN];
+	__u64 id;
+	__u8 dir;
+	enum episode_verdict verdict;
+	__u32 old_spi, new_spi;
+	struct actor insert_actor, delete_actor;
+	__u64 dropped;
+	bool has_gap, has_switchover;
+	double gap_s, switchover_s;
+};
+
 struct metrics {
 	struct series *table;
+	struct lossy lossy[METRICS_LOSSY_KEPT]; /* a ring: the newest at lossy_next - 1 */
+	unsigned int lossy_next, lossy_n;
 	struct {
 		struct series *head; /* utlist: head->prev is the tail */
 		unsigned int n;
@@ -70,7 +86,7 @@ static const struct {
 	const char *name, *type, *help;
 } families[F_MAX] = {
 	[F_REKEYS] = { "rekeygap_rekeys", "counter",
-		       "Rekey episodes completed, by namespace, SA direction and kind." },
+		       "Rekey episodes completed, by namespace, SA direction, kind and verdict." },
 	[F_DROPPED] = { "rekeygap_rekey_dropped_packets", "counter",
 			"Packets dropped by XFRM inside rekey episodes, by cause." },
 	[F_XFRM_DROPS] = { "rekeygap_xfrm_drops", "counter",
@@ -181,6 +197,29 @@ static void observe(struct histogram *h, double v)
 	h->sum += v;
 }
 
+static void lossy_add(struct metrics *m, const struct episode *ep, const char *netns)
+{
+	struct lossy *l = &m->lossy[m->lossy_next];
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->netns, sizeof(l->netns), "%s", netns);
+	l->id = ep->id;
+	l->dir = ep->flow.dir;
+	l->verdict = ep->verdict;
+	l->old_spi = ep->old_spi;
+	l->new_spi = ep->new_spi;
+	l->insert_actor = ep->insert_actor;
+	l->delete_actor = ep->delete_actor;
+	l->dropped = ep->drops_total;
+	l->has_gap = ep->has_gap;
+	l->gap_s = ep->gap_ns / 1e9;
+	l->has_switchover = ep->old_last_packet_ns && ep->new_first_packet_ns;
+	l->switchover_s = ((double)ep->new_first_packet_ns - (double)ep->old_last_packet_ns) / 1e9;
+	m->lossy_next = (m->lossy_next + 1) % METRICS_LOSSY_KEPT;
+	if (m->lossy_n < METRICS_LOSSY_KEPT)
+		m->lossy_n++;
+}
+
 void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns)
 {
 	int d = ep->flow.dir < N_DIRS ? ep->flow.dir : SA_DIR_UNKNOWN;
@@ -189,9 +228,11 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 
 	k.dir = (__u8)d;
 	k.what = (__u8)ep->kind;
+	k.verdict = (__u8)ep->verdict;
 	s = series_get(m, &k);
 	if (s)
 		s->count++;
+	k.verdict = 0;
 	k.family = F_DROPPED;
 	for (int c = 0; c < DROP_CAUSE_MAX; c++) {
 		if (!ep->drops[c])
@@ -224,6 +265,8 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 		}
 	}
 	observe(&m->hist[H_OUTAGE][d], ep->outage_ns / 1e9);
+	if (ep->drops_total)
+		lossy_add(m, ep, netns);
 }
 
 void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind)
@@ -258,6 +301,20 @@ void metrics_forget_netns(struct metrics *m, const char *netns)
 		if (!strncmp(s->key.netns, netns, sizeof(s->key.netns)))
 			series_drop(m, s);
 	}
+	/* the ring closes up over the namespace's episodes, oldest first as before */
+	unsigned int first = (m->lossy_next + METRICS_LOSSY_KEPT - m->lossy_n) % METRICS_LOSSY_KEPT;
+	unsigned int kept = 0;
+	struct lossy all[METRICS_LOSSY_KEPT];
+
+	for (unsigned int i = 0; i < m->lossy_n; i++) {
+		const struct lossy *l = &m->lossy[(first + i) % METRICS_LOSSY_KEPT];
+
+		if (strncmp(l->netns, netns, sizeof(l->netns)))
+			all[kept++] = *l;
+	}
+	memcpy(m->lossy, all, kept * sizeof(all[0]));
+	m->lossy_n = kept;
+	m->lossy_next = kept % METRICS_LOSSY_KEPT;
 }
 
 /* ---- exposition ---- */
@@ -285,8 +342,8 @@ static void render_labels(const struct series_key *k, FILE *out)
 	metrics_label_escape(k->netns, ns, sizeof(ns));
 	switch (k->family) {
 	case F_REKEYS:
-		fprintf(out, "netns=\"%s\",dir=\"%s\",kind=\"%s\"", ns, dir,
-			episode_kind_name(k->what));
+		fprintf(out, "netns=\"%s\",dir=\"%s\",kind=\"%s\",verdict=\"%s\"", ns, dir,
+			episode_kind_name(k->what), verdict_name(k->verdict));
 		break;
 	case F_DROPPED:
 		fprintf(out, "netns=\"%s\",dir=\"%s\",cause=\"%s\"", ns, dir,
@@ -345,6 +402,49 @@ static void render_hist(struct metrics *m, enum hist h, bool om, FILE *out)
 	}
 }
 
+/* The last lossy episodes: three gauges on the same labels, for one table. */
+static void render_lossy(const struct metrics *m, bool om, FILE *out)
+{
+	static const struct {
+		const char *name, *help;
+	} g[] = {
+		{ "rekeygap_recent_lossy_episode_dropped_packets",
+		  "Packets lost by each of the last lossy rekey episodes." },
+		{ "rekeygap_recent_lossy_episode_gap_seconds",
+		  "Time without a valid SA in each of the last lossy rekey episodes." },
+		{ "rekeygap_recent_lossy_episode_switchover_seconds",
+		  "New SA's first packet minus old SA's last, in each of the last lossy rekey "
+		  "episodes (negative: both carried traffic)." },
+	};
+	unsigned int first = (m->lossy_next + METRICS_LOSSY_KEPT - m->lossy_n) % METRICS_LOSSY_KEPT;
+
+	for (size_t gi = 0; gi < sizeof(g) / sizeof(g[0]); gi++) {
+		header(out, g[gi].name, "gauge", g[gi].help, om);
+		for (unsigned int i = 0; i < m->lossy_n; i++) {
+			const struct lossy *l = &m->lossy[(first + i) % METRICS_LOSSY_KEPT];
+			char ns[2 * METRICS_NETNS_LEN], old[SPI_STRLEN], new[SPI_STRLEN];
+			char ia[ACTOR_STRLEN], da[ACTOR_STRLEN], ia_esc[2 * ACTOR_STRLEN],
+				da_esc[2 * ACTOR_STRLEN];
+
+			if ((gi == 1 && !l->has_gap) || (gi == 2 && !l->has_switchover))
+				continue;
+			metrics_label_escape(l->netns, ns, sizeof(ns));
+			metrics_label_escape(actor_label(&l->insert_actor, ia), ia_esc, sizeof(ia_esc));
+			metrics_label_escape(actor_label(&l->delete_actor, da), da_esc, sizeof(da_esc));
+			fprintf(out,
+				"%s{netns=\"%s\",dir=\"%s\",episode=\"%llu\",old_spi=\"%s\","
+				"new_spi=\"%s\",verdict=\"%s\",insert_actor=\"%s\",delete_actor=\"%s\"} ",
+				g[gi].name, ns, sa_dir_label(l->dir), (unsigned long long)l->id,
+				spi_format(l->old_spi, old), l->new_spi ? spi_format(l->new_spi, new) : "",
+				verdict_name(l->verdict), ia_esc, da_esc);
+			if (gi == 0)
+				fprintf(out, "%llu\n", (unsigned long long)l->dropped);
+			else
+				fprintf(out, "%.9g\n", gi == 1 ? l->gap_s : l->switchover_s);
+		}
+	}
+}
+
 static void single_counter(FILE *out, const char *name, const char *help, __u64 v, bool om)
 {
 	header(out, name, "counter", help, om);
@@ -365,6 +465,7 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *v, bool om,
 		render_hist(m, h, om, out);
 	render_family(m, F_DROPPED, om, out);
 	render_family(m, F_LAST_GAP, om, out);
+	render_lossy(m, om, out);
 	single_counter(out, "rekeygap_series_evicted",
 		       "rekeygap_last_rekey_gap_seconds series evicted (--max-series).", m->evicted,
 		       om);

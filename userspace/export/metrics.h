@@ -27,7 +27,11 @@ struct metrics;
 struct metrics *metrics_new(unsigned int max_series);
 void metrics_free(struct metrics *m);
 
-/* netns: the label value (a name in /run/netns, or the inode number) */
+/*
+ * netns: the label value (a name in /run/netns, or the inode number). An episode that lost
+ * packets is also one of the last METRICS_LOSSY_KEPT shown one by one (its id a label).
+ */
+#define METRICS_LOSSY_KEPT 10
 void metrics_episode(struct metrics *m, const struct episode *ep, const char *netns);
 void metrics_sa_event(struct metrics *m, const char *netns, __u8 kind);
 void metrics_drops(struct metrics *m, const char *netns, __u8 cause, __u64 count);

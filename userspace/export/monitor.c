@@ -268,6 +268,7 @@ int monitor_open(struct monitor **monp, const struct monitor_options *opt, char 
 		.n_netns = opt->n_netns,
 		.probe = opt->probe,
 		.probe_forced = opt->probe_forced,
+		.no_switchover = opt->no_switchover,
 		.drop_idle_ns = timeout_ns + DROP_KEY_IDLE_NS,
 		.dump_sas = true,
 	};

@@ -35,6 +35,7 @@ struct monitor_options {
 	__u64 timeout_ns;           /* 0: EPISODE_TIMEOUT_NS */
 	enum probe_mode probe;
 	bool probe_forced;
+	bool no_switchover; /* no per-packet SA hooks (observer_options.no_switchover) */
 	/* once set up, keep only what the running monitor needs (MONITOR_KEPT_CAPS), as user
 	 * if not NULL; the HTTP server starts after that */
 	bool drop_privileges;

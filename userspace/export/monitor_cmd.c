@@ -29,7 +29,7 @@ static void on_signal(int sig)
 static const char monitor_usage[] =
 	"Usage: rekeygap monitor [--listen ADDR:PORT] [--netns NAME]... [--max-series N]\n"
 	"                        [--max-flows N] [--timeout DURATION] [--probe MODE]\n"
-	"                        [--duration SEC] [--user NAME]\n"
+	"                        [--duration SEC] [--user NAME] [--no-switchover]\n"
 	"\n"
 	"Watch SA inserts, deletes and expiries and XFRM packet drops, join them into rekey\n"
 	"episodes (which SA replaced which, how long there was none: the gap, how long both:\n"
@@ -53,6 +53,9 @@ static const char monitor_usage[] =
 	"                          (tracepoint: SA events from netlink, timed on receipt)\n"
 	"  -d, --duration SEC      stop after SEC seconds; default: until SIGINT or SIGTERM\n"
 	"  -u, --user NAME         run as this user once set up (e.g. nobody)\n"
+	"  -S, --no-switchover     no per-packet hooks: saves a map update per packet an SA\n"
+	"                          encrypts or decrypts; episodes lose when the old SA\n"
+	"                          carried its last packet and the new one its first\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYSLOG) to start;\n"
@@ -78,6 +81,7 @@ int cmd_monitor(int argc, char **argv)
 		{ "probe", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "no-switchover", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -92,7 +96,7 @@ int cmd_monitor(int argc, char **argv)
 	char err[256];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "l:n:m:f:t:p:d:u:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:n:m:f:t:p:d:u:Sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o.listen = optarg;
@@ -146,6 +150,9 @@ int cmd_monitor(int argc, char **argv)
 			o.user = optarg;
 			break;
 		}
+		case 'S':
+			o.no_switchover = true;
+			break;
 		case 'h':
 			fputs(monitor_usage, stdout);
 			return 0;

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "episode_json.h"
 #include "json_out.h"
 #include "names.h"
 
@@ -60,6 +61,34 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* How many of a phase's episodes got each verdict. */
+static void phase_verdicts(const struct lab *lab, const struct lab_phase *ph,
+			   unsigned int n[VERDICT_MAX])
+{
+	memset(n, 0, VERDICT_MAX * sizeof(n[0]));
+	for (size_t e = 0; e < lab->n_episodes; e++) {
+		const struct episode *ep = &lab->episodes[e];
+
+		if (lab_in_phase(ph, lab_episode_start(ep)) && ep->verdict < VERDICT_MAX)
+			n[ep->verdict]++;
+	}
+}
+
+/* "clean 38, gap 2": the verdicts of a phase's episodes, in the vocabulary's order */
+static void phase_verdicts_text(const struct lab *lab, const struct lab_phase *ph, char *buf,
+				size_t len)
+{
+	unsigned int n[VERDICT_MAX];
+	size_t used = 0;
+
+	phase_verdicts(lab, ph, n);
+	snprintf(buf, len, "-");
+	for (int v = VERDICT_CLEAN; v < VERDICT_MAX && used < len; v++)
+		if (n[v])
+			used += (size_t)snprintf(buf + used, len - used, "%s%s %u", used ? ", " : "",
+						 verdict_name(v), n[v]);
+}
+
 /* Gap and outage of a phase's episodes, in ms: mean, p99, max; n: how many had one. */
 struct stats {
 	int n;
@@ -95,13 +124,13 @@ static void phase_stats(const struct lab *lab, const struct lab_phase *ph, bool 
 
 void lab_print_table(const struct lab *lab, FILE *out)
 {
-	fprintf(out, "\n%-18s %6s %8s %6s %10s  %-22s %-16s %10s  %s\n", "strategy", "rekeys", "sent",
-		"lost", "attributed", "gap ms mean/p99/max", "outage ms mean/max", "msgs/rekey",
-		"note");
+	fprintf(out, "\n%-18s %6s %8s %6s %10s  %-22s %-16s %10s  %-24s %s\n", "strategy", "rekeys",
+		"sent", "lost", "attributed", "gap ms mean/p99/max", "outage ms mean/max",
+		"msgs/rekey", "verdicts", "note");
 	for (int i = 0; i < lab->n_phases; i++) {
 		const struct lab_phase *ph = &lab->phase[i];
 		struct stats gap, outage;
-		char g[40] = "-", o[40] = "-", note[96] = "";
+		char g[40] = "-", o[40] = "-", note[96] = "", verdicts[160];
 		int pairs = 2 * (int)(ph->rekeys ? ph->rekeys : 1);
 
 		phase_stats(lab, ph, true, &gap);
@@ -118,9 +147,10 @@ void lab_print_table(const struct lab *lab, FILE *out)
 		if (ph->failed)
 			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%u failed",
 				 note[0] ? "; " : "", ph->failed);
-		fprintf(out, "%-18s %6u %8u %6u %10u  %-22s %-16s %10.1f  %s\n",
+		phase_verdicts_text(lab, ph, verdicts, sizeof(verdicts));
+		fprintf(out, "%-18s %6u %8u %6u %10u  %-22s %-16s %10.1f  %-24s %s\n",
 			rekey_strategy_name(ph->strategy), ph->rekeys, ph->sent, ph->lost, ph->attributed,
-			g, o, (double)ph->messages / pairs, note);
+			g, o, (double)ph->messages / pairs, verdicts, note);
 	}
 	fprintf(out, "(each rekey replaces both SA pairs; lost: datagrams the receivers did not get; "
 		     "attributed: drops the monitor put in rekey episodes)\n");
@@ -255,8 +285,17 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 	json_t *sas = json_array(), *groups = json_array();
 	struct stats gap, outage;
 
+	unsigned int n[VERDICT_MAX];
+	json_t *verdicts = json_object();
+
 	phase_stats(lab, ph, true, &gap);
 	phase_stats(lab, ph, false, &outage);
+	phase_verdicts(lab, ph, n);
+	for (int v = VERDICT_CLEAN; verdicts && v < VERDICT_MAX; v++)
+		if (n[v] && json_object_set_new(verdicts, verdict_name(v), json_integer(n[v]))) {
+			json_decref(verdicts);
+			verdicts = NULL;
+		}
 	for (size_t l = 0; l < r->n_lives; l++)
 		if (life_in_phase(&r->lives[l], ph))
 			sas = json_out_append(sas, json_sa(lab, &r->lives[l]));
@@ -264,7 +303,7 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		if (lab_in_phase(ph, r->groups[g].t_first))
 			groups = json_out_append(groups, json_drop_group(lab, &r->groups[g]));
 	return json_pack(
-		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o}",
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o}",
 		"strategy", rekey_strategy_name(ph->strategy), "rekeys", (json_int_t)ph->rekeys,
 		"failed", (json_int_t)ph->failed, "sent", (json_int_t)ph->sent,
 		"lost", (json_int_t)ph->lost, "attributed", (json_int_t)ph->attributed,
@@ -273,7 +312,7 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		json_out_real((double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)), 2),
 		"key_changed", ph->strategy != REKEY_UPDATE || !ph->key_unchanged,
 		"t0_ms", json_ms(lab, ph->t0), "t1_ms", json_ms(lab, ph->t1),
-		"sas", sas, "drop_groups", groups);
+		"sas", sas, "drop_groups", groups, "verdicts", verdicts);
 }
 
 static json_t *json_episode(const struct lab *lab, const struct episode *ep)
@@ -286,7 +325,7 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 			phase = i;
 	/* an SA without a direction is said as out here (the lab's SAs all have one) */
 	return json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}",
+		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}",
 		"strategy", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
 		"netns", side == 0 ? "A" : "B",
 		"dir", sa_dir_label(ep->flow.dir == SA_DIR_IN ? SA_DIR_IN : SA_DIR_OUT),
@@ -297,7 +336,12 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 		"gap_ms", json_out_real(ep->gap_ns / 1e6, 4),
 		"overlap_ms", json_out_real(ep->overlap_ns / 1e6, 4),
 		"dropped", json_out_u64(ep->drops_total),
-		"outage_ms", json_out_real(ep->outage_ns / 1e6, 3));
+		"outage_ms", json_out_real(ep->outage_ns / 1e6, 3),
+		"verdict", verdict_name(ep->verdict),
+		"insert_actor", actor_json(&ep->insert_actor),
+		"delete_actor", actor_json(&ep->delete_actor),
+		"old_last_packet_ms", ep->old_last_packet_ns ? json_ms(lab, ep->old_last_packet_ns) : json_null(),
+		"new_first_packet_ms", ep->new_first_packet_ns ? json_ms(lab, ep->new_first_packet_ns) : json_null());
 }
 
 static json_t *json_flow(const struct traffic_flow *fl, const char *name)
@@ -439,8 +483,32 @@ static void write_svg(const struct lab *lab, const struct results *r, const stru
 		x0 = xpos(&a, ep->t_delete_old);
 		x1 = xpos(&a, ep->t_insert_new);
 		fprintf(out, "<rect class=\"gap\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\">"
-			     "<title>gap %.3f ms</title></rect>\n",
-			x0, y + 1, x1 - x0 < 2 ? 2 : x1 - x0, ROW_H - 2, ep->gap_ns / 1e6);
+			     "<title>gap %.3f ms, verdict %s</title></rect>\n",
+			x0, y + 1, x1 - x0 < 2 ? 2 : x1 - x0, ROW_H - 2, ep->gap_ns / 1e6,
+			verdict_name(ep->verdict));
+	}
+	/* switchover: the old SA's last packet, the new SA's first */
+	for (size_t e = 0; e < lab->n_episodes; e++) {
+		const struct episode *ep = &lab->episodes[e];
+		const __u64 t[2] = { ep->old_last_packet_ns, ep->new_first_packet_ns };
+		char spi[SPI_STRLEN];
+		int side = lab_side(lab, ep->flow.netns);
+
+		if (side < 0 || !lab_in_phase(ph, lab_episode_start(ep)))
+			continue;
+		for (int i = 0; i < 2; i++) {
+			int y = AXIS_H + sa_row(side, ep->flow.dir) * ROW_H;
+
+			if (!t[i] || t[i] < ph->t0 || t[i] > ph->t1)
+				continue;
+			fprintf(out, "<line class=\"switch\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" "
+				     "y2=\"%d\"><title>%s packet of %s %s: %.3f ms, verdict %s</title>"
+				     "</line>\n",
+				xpos(&a, t[i]), xpos(&a, t[i]), y, y + ROW_H,
+				i ? "first" : "last", i ? "the new SA" : "the old SA",
+				i ? spi_format(ep->new_spi, spi) : spi_format(ep->old_spi, spi),
+				(double)(t[i] - ph->t0) / 1e6, verdict_name(ep->verdict));
+		}
 	}
 	/* one mark per group of lost datagrams */
 	for (size_t g = 0; g < r->n_groups; g++) {
@@ -470,7 +538,8 @@ static const char style[] =
 	".tick{stroke:#eee}.grid{stroke:#ddd}"
 	".sa{fill:#4a90d9;fill-opacity:.75;stroke:#1f5fa5}"
 	".sa:nth-of-type(even){fill:#7fb3e6}"
-	".gap{fill:#f5b041;fill-opacity:.6}.drop{fill:#d62728}";
+	".gap{fill:#f5b041;fill-opacity:.6}.drop{fill:#d62728}"
+	".switch{stroke:#2ca02c;stroke-width:2}";
 
 static void write_html(const struct lab *lab, const struct results *r, FILE *out)
 {
@@ -483,14 +552,16 @@ static void write_html(const struct lab *lab, const struct results *r, FILE *out
 		(double)lab->interval_ns / 1e6, lab->probe_mode ? lab->probe_mode : "?");
 	fputs("<table><tr><th>strategy</th><th>rekeys</th><th>sent</th><th>lost</th>"
 	      "<th>attributed</th><th>gap ms mean</th><th>p99</th><th>max</th>"
-	      "<th>outage ms mean</th><th>max</th><th>netlink msgs/rekey</th></tr>\n",
+	      "<th>outage ms mean</th><th>max</th><th>netlink msgs/rekey</th><th>verdicts</th></tr>\n",
 	      out);
 	for (int i = 0; i < lab->n_phases; i++) {
 		const struct lab_phase *ph = &lab->phase[i];
 		struct stats gap, outage;
+		char verdicts[160];
 
 		phase_stats(lab, ph, true, &gap);
 		phase_stats(lab, ph, false, &outage);
+		phase_verdicts_text(lab, ph, verdicts, sizeof(verdicts));
 		fprintf(out, "<tr><td>%s</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>",
 			rekey_strategy_name(ph->strategy), ph->rekeys, ph->sent, ph->lost,
 			ph->attributed);
@@ -503,11 +574,12 @@ static void write_html(const struct lab *lab, const struct results *r, FILE *out
 			fprintf(out, "<td>%.1f</td><td>%.1f</td>", outage.mean, outage.max);
 		else
 			fputs("<td>-</td><td>-</td>", out);
-		fprintf(out, "<td>%.1f</td></tr>\n",
-			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)));
+		fprintf(out, "<td>%.1f</td><td>%s</td></tr>\n",
+			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)), verdicts);
 	}
 	fputs("</table>\n<p>Bars: each SA's life, by namespace and direction. Orange: gaps, no "
-	      "valid SA for the flow. Red: datagrams the receiver never got (ground truth).</p>\n",
+	      "valid SA for the flow. Green lines: the old SA's last packet and the new SA's first "
+	      "(the switchover). Red: datagrams the receiver never got (ground truth).</p>\n",
 	      out);
 	for (int i = 0; i < lab->n_phases; i++) {
 		const struct lab_phase *ph = &lab->phase[i];

@@ -417,6 +417,7 @@ int observer_start(struct observer *obs, char *err, size_t errlen)
 	int ret;
 
 	ret = tracer_open(&obs->tracer, obs->opt.probe_forced, obs->opt.probe,
+			  !obs->opt.no_switchover && !obs->opt.drops_only,
 			  &(struct tracer_handlers){ .sa = on_bpf_sa, .policy = on_bpf_policy,
 						     .ctx = obs },
 			  err, errlen);

@@ -29,7 +29,8 @@
 #define OBSERVER_DROP_SCAN_NS (50 * NSEC_PER_MSEC)
 
 struct observer_sink {
-	/* an SA insert, update, delete or expiry, its direction filled in (larval skipped) */
+	/* an SA insert, update, delete, expiry or first packet (SA_EVENT_FIRST_PACKET, BPF
+	 * only), its direction filled in (larval skipped) */
 	void (*sa)(void *ctx, const struct sa_event *e, enum event_source src);
 	void (*policy)(void *ctx, const struct policy_event *e, enum event_source src);
 	/* XFRM_MSG_KIND_SA_FLUSH or XFRM_MSG_KIND_POLICY_FLUSH, from netlink */
@@ -67,8 +68,12 @@ struct observer_options {
 	bool dump_sas;
 	bool keep_ksyms;            /* drop locations are named (trace); else freed after start */
 	/* only drops are wanted: no XFRM notification is subscribed to (each would cost the
-	 * kernel a copy per SA change: a rekey counting its losses must not pay that) */
+	 * kernel a copy per SA change: a rekey counting its losses must not pay that), and no
+	 * switchover hooks */
 	bool drops_only;
+	/* no per-packet hooks on SAs: no SA_EVENT_FIRST_PACKET, no last_packet_ns, and no cost
+	 * per encrypted or decrypted packet */
+	bool no_switchover;
 };
 
 struct observer_counters {

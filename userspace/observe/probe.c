@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "json_out.h"
+#include "tracer.h"
 
 static const char *const mode_names[] = {
 	[PROBE_FENTRY] = "fentry",
@@ -171,6 +172,13 @@ void probe_features(struct probe_features *f)
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	f->esp = esp_available();
 	f->xfrm_stat = access("/proc/net/xfrm_stat", R_OK) == 0;
+	/* in the mode rekeygap would choose: fentry needs the functions in BTF too */
+	if (f->btf && f->fentry)
+		f->switchover = fentry_can_attach(TRACER_SA_OUTPUT_FUNC) &&
+				fentry_can_attach(TRACER_SA_INPUT_FUNC);
+	else if (f->kprobe)
+		f->switchover = kallsyms_has(TRACER_SA_OUTPUT_FUNC) &&
+				kallsyms_has(TRACER_SA_INPUT_FUNC);
 	libbpf_set_print(old);
 }
 
@@ -199,6 +207,9 @@ static int probe_print(FILE *out, bool json, const struct probe_features *f, enu
 		{ "ringbuf", f->ringbuf, "BPF ring buffer" },
 		{ "esp", f->esp, "ESP transform (esp4)" },
 		{ "xfrm_stat", f->xfrm_stat, "/proc/net/xfrm_stat" },
+		{ "switchover", f->switchover,
+		  "SA first/last packet: per-packet hooks on " TRACER_SA_OUTPUT_FUNC " and "
+		  TRACER_SA_INPUT_FUNC },
 	};
 	const size_t n = sizeof(rows) / sizeof(rows[0]);
 

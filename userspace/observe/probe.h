@@ -25,6 +25,7 @@ struct probe_features {
 	bool ringbuf;    /* BPF ring buffer maps */
 	bool esp;        /* ESP transform (esp4) loaded or loadable */
 	bool xfrm_stat;  /* /proc/net/xfrm_stat (CONFIG_XFRM_STATISTICS) */
+	bool switchover; /* the per-packet SA hooks attach in the chosen mode (first/last packet) */
 };
 
 /* The function whose attachability decides fentry and kprobe modes. */

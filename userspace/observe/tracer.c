@@ -47,6 +47,7 @@ static void set_autoload(const struct tracer *t)
 	struct xfrm_trace_bpf *s = t->skel;
 	bool fentry = t->mode == PROBE_FENTRY, kprobe = t->mode == PROBE_KPROBE;
 	bool audit = t->audit_hooks, pol_ins = t->policy_insert, pol_del = t->policy_delete;
+	bool packets = t->switchover;
 
 	bpf_program__set_autoload(s->progs.fexit_state_add, fentry);
 	bpf_program__set_autoload(s->progs.fexit_state_update, fentry);
@@ -71,6 +72,35 @@ static void set_autoload(const struct tracer *t)
 	bpf_program__set_autoload(s->progs.kprobe_policy_insert, kprobe && pol_ins);
 	bpf_program__set_autoload(s->progs.kretprobe_policy_insert, kprobe && pol_ins);
 	bpf_program__set_autoload(s->progs.kprobe_policy_delete, kprobe && pol_del);
+	bpf_program__set_autoload(s->progs.fentry_sa_output, fentry && packets);
+	bpf_program__set_autoload(s->progs.fentry_sa_input, fentry && packets);
+	bpf_program__set_autoload(s->progs.kprobe_sa_output, kprobe && packets);
+	bpf_program__set_autoload(s->progs.kprobe_sa_input, kprobe && packets);
+}
+
+/* The per-packet switchover hooks' functions: in kallsyms, and for fentry in the BTF too. */
+static bool switchover_possible(const struct tracer *t, const struct btf *vmlinux)
+{
+	static const char *const funcs[] = { TRACER_SA_OUTPUT_FUNC, TRACER_SA_INPUT_FUNC };
+
+	if (t->mode == PROBE_TRACEPOINT)
+		return false;
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+		if (!ksyms_has(&t->ksyms, funcs[i]))
+			return false;
+		if (t->mode == PROBE_FENTRY &&
+		    btf__find_by_name_kind(vmlinux, funcs[i], BTF_KIND_FUNC) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* One more thing this mode cannot see, for the start line. */
+static void blind_add(struct tracer *t, const char *what)
+{
+	size_t len = strlen(t->blind);
+
+	snprintf(t->blind + len, sizeof(t->blind) - len, "%s%s", len ? "; " : "", what);
 }
 
 static int on_sa_ringbuf(void *ctx, void *data, size_t size)
@@ -91,7 +121,7 @@ static int on_policy_ringbuf(void *ctx, void *data, size_t size)
 	return t->handlers.policy(t->handlers.ctx, data);
 }
 
-int tracer_open(struct tracer *t, bool forced, enum probe_mode want,
+int tracer_open(struct tracer *t, bool forced, enum probe_mode want, bool switchover,
 		const struct tracer_handlers *handlers, char *err, size_t errlen)
 {
 	struct probe_features f;
@@ -140,6 +170,8 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want,
 	t->policy_insert = t->mode != PROBE_TRACEPOINT;
 	t->policy_delete = t->mode != PROBE_TRACEPOINT &&
 			   ksyms_has(&t->ksyms, "xfrm_audit_policy_delete");
+	t->switchover_off = !switchover;
+	t->switchover = switchover && switchover_possible(t, vmlinux);
 
 	t->skel = xfrm_trace_bpf__open();
 	if (!t->skel) {
@@ -191,12 +223,18 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want,
 	}
 
 	if (t->mode == PROBE_TRACEPOINT)
-		snprintf(t->blind, sizeof(t->blind),
-			 "SA insert/delete/expiry timing in the kernel (no fentry, no kprobes: SA "
-			 "events come from netlink, timed on receipt)");
+		blind_add(t, "SA insert/delete/expiry timing in the kernel (no fentry, no kprobes: SA "
+			     "events come from netlink, timed on receipt)");
 	else if (!t->audit_hooks)
-		snprintf(t->blind, sizeof(t->blind),
-			 "ICV failures and unknown SPIs by audit hook (no CONFIG_AUDITSYSCALL)");
+		blind_add(t, "ICV failures and unknown SPIs by audit hook (no CONFIG_AUDITSYSCALL)");
+	if (t->switchover_off)
+		blind_add(t, "SA first and last packets (--no-switchover)");
+	else if (!t->switchover)
+		blind_add(t, t->mode == PROBE_TRACEPOINT
+				     ? "SA first and last packets (per-packet hooks need fentry or "
+				       "kprobes)"
+				     : "SA first and last packets (no " TRACER_SA_OUTPUT_FUNC
+				       " or " TRACER_SA_INPUT_FUNC " to attach to)");
 	btf__free(vmlinux);
 	return 0;
 fail:

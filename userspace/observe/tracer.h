@@ -31,14 +31,26 @@ struct tracer {
 	bool audit_hooks; /* xfrm_audit_state_notfound/icvfail attached */
 	bool policy_insert; /* policy adds and updates seen by BPF */
 	bool policy_delete; /* policy deletes seen by BPF (xfrm_audit_policy_delete) */
+	bool switchover;     /* per-packet hooks: each SA's first and last packet */
+	bool switchover_off; /* not wanted (their cost per packet) */
 	struct ksyms ksyms;
 	struct drop_reasons reasons;
 	char blind[384]; /* what this mode cannot see, for the start line */
 	struct tracer_handlers handlers;
 };
 
-/* forced: use exactly mode or fail. err gets one line on failure. 0 or -errno. */
-int tracer_open(struct tracer *t, bool forced, enum probe_mode mode,
+/*
+ * Where the switchover hooks attach: once per packet an SA encrypts, and once per packet it
+ * decrypted with integrity intact (see bpf/xfrm_trace.bpf.c).
+ */
+#define TRACER_SA_OUTPUT_FUNC "xfrm_replay_overflow"
+#define TRACER_SA_INPUT_FUNC "xfrm_replay_advance"
+
+/*
+ * forced: use exactly mode or fail. switchover: attach the per-packet hooks where the kernel
+ * has them (SA_EVENT_FIRST_PACKET, last_packet_ns). err gets one line on failure. 0 or -errno.
+ */
+int tracer_open(struct tracer *t, bool forced, enum probe_mode mode, bool switchover,
 		const struct tracer_handlers *handlers, char *err, size_t errlen);
 
 /* Readable when events are pending: for poll() next to other sources. */

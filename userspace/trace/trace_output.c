@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "episode_json.h"
 #include "json_out.h"
 
 void trace_print_start(const struct trace_output *o, const char *mode, const char *blind,
@@ -24,10 +25,23 @@ void trace_print_start(const struct trace_output *o, const char *mode, const cha
 	fflush(o->out);
 }
 
+/* The actor for a text line: a comm is any process's choice, so no control bytes pass. */
+static char *text_actor(const struct actor *a, char buf[ACTOR_STRLEN])
+{
+	actor_format(a, buf);
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	return buf;
+}
+
 void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 		    enum event_source source)
 {
-	char src[ADDR_STRLEN], dst[ADDR_STRLEN], spi[SPI_STRLEN];
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN], spi[SPI_STRLEN], actor[ACTOR_STRLEN];
+	/* a first packet is the SA's doing, no one's change: it has no actor */
+	bool changed = e->kind != SA_EVENT_FIRST_PACKET;
+	bool last_packet = e->kind == SA_EVENT_DELETE && e->last_packet_ns;
 
 	addr_format(e->family, (const xfrm_address_t *)e->saddr, src, sizeof(src));
 	addr_format(e->family, (const xfrm_address_t *)e->daddr, dst, sizeof(dst));
@@ -45,12 +59,22 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 			"if_id", (json_int_t)e->if_id, "km_state", km_state_name(e->km_state),
 			"hard", hard, "source", event_source_name(source));
 
+		if (changed)
+			j = json_out_extend(j, json_pack("{s:o}", "actor", actor_json(&e->actor)));
+		if (last_packet)
+			j = json_out_extend(j, json_pack("{s:o}", "last_packet_ns",
+							 json_out_u64(e->last_packet_ns)));
 		json_out_line(o->out, j);
 	} else {
-		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s\n",
+		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s %s spi %s reqid %u dir %s%s",
 			e->ts_ns / 1e9, sa_event_name(e->kind), e->netns, family_name(e->family), src,
 			dst, proto_name(e->proto), spi, e->reqid, sa_dir_label(e->dir),
 			e->kind == SA_EVENT_EXPIRE ? (e->hard ? " hard" : " soft") : "");
+		if (changed)
+			fprintf(o->out, " by %s", text_actor(&e->actor, actor));
+		if (last_packet)
+			fprintf(o->out, " last packet %.6f", e->last_packet_ns / 1e9);
+		fputc('\n', o->out);
 	}
 	fflush(o->out);
 }
@@ -113,7 +137,7 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 			enum event_source source)
 {
 	char src[ADDR_STRLEN + 4], dst[ADDR_STRLEN + 4], tsrc[ADDR_STRLEN], tdst[ADDR_STRLEN];
-	char spi[SPI_STRLEN];
+	char spi[SPI_STRLEN], actor[ACTOR_STRLEN];
 	__u16 tfamily = p->tmpl_family ? p->tmpl_family : p->family;
 
 	format_prefix(p->family, p->sel_saddr, p->sel_prefixlen_s, src, sizeof(src));
@@ -141,7 +165,8 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 							 "tmpl_src", tsrc, "tmpl_dst", tdst));
 		if (p->kind == POLICY_EVENT_EXPIRE)
 			j = json_out_extend(j, json_pack("{s:b}", "hard", p->hard));
-		j = json_out_extend(j, json_pack("{s:s}", "source", event_source_name(source)));
+		j = json_out_extend(j, json_pack("{s:s,s:o}", "source", event_source_name(source),
+						 "actor", actor_json(&p->actor)));
 		json_out_line(o->out, j);
 	} else {
 		fprintf(o->out, "%.6f %-13s netns %u %s %s -> %s dir %s %s", p->ts_ns / 1e9,
@@ -150,7 +175,7 @@ void trace_print_policy(const struct trace_output *o, const struct policy_event 
 		if (p->n_tmpl)
 			fprintf(o->out, " tmpl %s %s -> %s spi %s reqid %u", proto_name(p->tmpl_proto),
 				tsrc, tdst, spi, p->tmpl_reqid);
-		fputc('\n', o->out);
+		fprintf(o->out, " by %s\n", text_actor(&p->actor, actor));
 	}
 	fflush(o->out);
 }
@@ -171,6 +196,35 @@ void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m)
 	else
 		fprintf(o->out, "%.6f %-13s netns %u proto %s\n", m->sa.ts_ns / 1e9, event,
 			m->sa.netns, proto);
+	fflush(o->out);
+}
+
+void trace_print_episode(const struct trace_output *o, const struct episode *ep,
+			 const char *netns)
+{
+	char old[SPI_STRLEN], new[SPI_STRLEN], by_in[ACTOR_STRLEN], by_out[ACTOR_STRLEN];
+	/* when it was final: its end, or its start for one that never got a successor */
+	__u64 ts = ep->t_insert_new > ep->t_delete_old ? ep->t_insert_new : ep->t_delete_old;
+
+	if (o->json) {
+		json_out_line(o->out, json_out_extend(json_pack("{s:o,s:s}", "ts_ns",
+								json_out_u64(ts), "event",
+								"episode"),
+						      episode_json(ep, netns)));
+	} else {
+		fprintf(o->out, "%.6f %-13s netns %s dir %s spi %s -> %s %s: lost %" PRIu64,
+			ts / 1e9, "episode", netns, sa_dir_label(ep->flow.dir),
+			spi_format(ep->old_spi, old), ep->new_spi ? spi_format(ep->new_spi, new) : "-",
+			verdict_name(ep->verdict), (uint64_t)ep->drops_total);
+		if (ep->has_gap)
+			fprintf(o->out, ", gap %.3f ms, overlap %.3f ms", ep->gap_ns / 1e6,
+				ep->overlap_ns / 1e6);
+		if (ep->t_insert_new)
+			fprintf(o->out, ", added by %s", actor_format(&ep->insert_actor, by_in));
+		if (ep->t_delete_old)
+			fprintf(o->out, ", deleted by %s", actor_format(&ep->delete_actor, by_out));
+		fputc('\n', o->out);
+	}
 	fflush(o->out);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "drop_reason.h"
+#include "episode.h"
 #include "ksyms.h"
 #include "names.h"
 #include "xfrm_msg.h"
@@ -31,6 +32,9 @@ void trace_print_flush(const struct trace_output *o, const struct xfrm_msg *m);
 /* count: drops since this key's previous line; total: since start */
 void trace_print_drop(const struct trace_output *o, const struct drop_key *k,
 		      const struct drop_value *v, __u64 count);
+/* a final episode; netns: the namespace's label */
+void trace_print_episode(const struct trace_output *o, const struct episode *ep,
+			 const char *netns);
 struct trace_counters {
 	__u64 events_lost;      /* BPF ring buffer full */
 	__u64 drops_overflow;   /* drop map full */
