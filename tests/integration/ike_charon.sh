@@ -240,10 +240,10 @@ check_eq "distinct CHILD_SA SPIs B->A" "$(printf '%s\n' "${spis_ba[@]}" | sort -
 echo "ground truth: A->B lost $LOST_AB, B->A lost $LOST_BA"
 
 # the monitor closes an episode once the old SA is gone: every rekey's four within seconds
-wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"out\",kind=\"replaced\"}" "$REKEYS" 60
-wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"in\",kind=\"replaced\"}" "$REKEYS" 60
-wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"out\",kind=\"replaced\"}" "$REKEYS" 60
-wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"}" "$REKEYS" 60
+wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"out\",kind=\"replaced\"" "$REKEYS" 60
+wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"in\",kind=\"replaced\"" "$REKEYS" 60
+wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"out\",kind=\"replaced\"" "$REKEYS" 60
+wait_metric "rekeygap_rekeys_total{netns=\"$B\",dir=\"in\",kind=\"replaced\"" "$REKEYS" 60
 curl -sS --max-time 10 "$MON_URL/episodes" >"$WORK/episodes"
 for ns in "$A" "$B"; do
 	for dir in in out; do
@@ -323,11 +323,16 @@ for ns in "$A" "$B"; do
 		$((2 * REKEYS))
 done
 if "$REKEYGAP" explain --help >/dev/null 2>&1; then
-	"$REKEYGAP" explain "$WORK/episodes" >"$WORK/explain" ||
+	"$REKEYGAP" explain --json "$WORK/episodes" >"$WORK/explain" ||
 		fail "rekeygap explain exited $?: $(tail -3 "$WORK/explain")"
-	cat "$WORK/explain"
-	check_eq "lossy episodes rekeygap explain names" \
-		"$(grep -cE 'peer_early|old_removed_early|key_mismatch|not_replaced|expired|\bgap\b' "$WORK/explain" || true)" 0
+	"$REKEYGAP" explain "$WORK/episodes"
+	check_eq "episodes rekeygap explain read" \
+		"$(jq -r 'select(.event == "summary") | .episodes' "$WORK/explain")" \
+		"$(jq length "$WORK/episodes")"
+	check_eq "lossy episodes rekeygap explain found" \
+		"$(jq -r 'select(.event == "summary") | .lossy' "$WORK/explain")" 0
+	check_eq "episodes rekeygap explain explained (only lossy ones are)" \
+		"$(jq -s '[.[] | select(.event == "explanation")] | length' "$WORK/explain")" 0
 else
 	echo "note: no 'rekeygap explain' in this build: its check did not run"
 fi
