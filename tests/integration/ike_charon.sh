@@ -169,6 +169,12 @@ wait_child_sa() {
 	done
 }
 
+# replaced NS JQ_CONDITION: how many of NS's replaced episodes in /episodes match
+replaced() {
+	jq --arg ns "$1" "[.[] | select(.netns == \$ns and .kind == \"replaced\" and ($2))] | length" \
+		"$WORK/episodes"
+}
+
 # uptime_ns: now in ns of CLOCK_BOOTTIME, which is the monitor's CLOCK_MONOTONIC in a VM that
 # never sleeps, to 10 ms (mawk's %d would stop at 2^31)
 uptime_ns() {
@@ -182,7 +188,8 @@ charon_start b "$B"
 # by the timer: A's only, so that the two never collide
 swanctl_conf "$WORK/a" "$OUTER_A" "$OUTER_B" "$INNER_A" "$INNER_B" a.rekeygap.test b.rekeygap.test \
 	"$([ "$IKE_REKEY" = timed ] && echo 10s || echo 0s)"
-swanctl_conf "$WORK/b" "$OUTER_B" "$OUTER_A" "$INNER_B" "$INNER_A" b.rekeygap.test a.rekeygap.test 0s
+swanctl_conf "$WORK/b" "$OUTER_B" "$OUTER_A" "$INNER_B" "$INNER_A" b.rekeygap.test a.rekeygap.test \
+	0s
 for role in a b; do
 	# (load-creds complains of each credential folder missing: there are none, PSK only)
 	swan "$role" --load-conns --file "$WORK/$role/swanctl.conf" >"$WORK/$role/load" 2>&1 &&
@@ -248,7 +255,7 @@ curl -sS --max-time 10 "$MON_URL/episodes" >"$WORK/episodes"
 for ns in "$A" "$B"; do
 	for dir in in out; do
 		check_eq "replaced episodes in $ns, dir $dir, in /episodes" \
-			"$(jq --arg ns "$ns" --arg dir "$dir" '[.[] | select(.netns == $ns and .dir == $dir and .kind == "replaced")] | length' "$WORK/episodes")" \
+			"$(replaced "$ns" ".dir == \"$dir\"")" \
 			"$REKEYS"
 	done
 done
@@ -319,7 +326,7 @@ jq -c '.[] | select(.kind == "replaced") | {netns, dir, old_spi, new_spi, droppe
 	insert_actor, delete_actor}' "$WORK/episodes"
 for ns in "$A" "$B"; do
 	check_eq "replaced episodes in $ns with verdict clean" \
-		"$(jq --arg ns "$ns" '[.[] | select(.netns == $ns and .kind == "replaced" and .verdict == "clean")] | length' "$WORK/episodes")" \
+		"$(replaced "$ns" '.verdict == "clean"')" \
 		$((2 * REKEYS))
 done
 if "$REKEYGAP" explain --help >/dev/null 2>&1; then
@@ -342,7 +349,7 @@ for role in a b; do
 	actor="{\"kind\":\"process\",\"pid\":${CHARON_PID[$role]},\"comm\":\"charon\"}"
 	for change in insert delete; do
 		check_eq "replaced episodes in $ns whose ${change}_actor is its charon ($actor)" \
-			"$(jq --arg ns "$ns" --argjson a "$actor" "[.[] | select(.netns == \$ns and .kind == \"replaced\" and .${change}_actor == \$a)] | length" "$WORK/episodes")" \
+			"$(replaced "$ns" ".${change}_actor == $actor")" \
 			$((2 * REKEYS))
 	done
 done

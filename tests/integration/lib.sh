@@ -77,7 +77,9 @@ remove_stale_namespaces() {
 cleanup() {
 	local rc=$? pid ns
 	# (SIGCONT: a process a scenario stopped acts on the SIGTERM only once it runs again)
-	for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$pid" 2>/dev/null && kill -CONT "$pid" || true; done
+	for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null && kill -CONT "$pid" || true
+	done
 	wait 2>/dev/null || true
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-" || true); do
 		ip netns del "$ns"
