@@ -28,8 +28,9 @@ monitor_start "$A" "$B"
 # sa_ab NS VERB SPI [KEY]: add (with KEY) or delete NS's SA A->B of SPI, in the background
 # so that its pid is known: SA_PID is the pid of that ip process, the actor BPF must name
 sa_ab() {
-	if [ "$2" = add ]; then
-		esp_sa "$1" "$OUTER_A" "$OUTER_B" "$3" 1 "$4" &
+	if [ "$2" = add ]; then # (esp_sa's ip, not a subshell around it)
+		ip -n "$1" xfrm state add src "$OUTER_A" dst "$OUTER_B" proto esp spi "$3" reqid 1 \
+			mode tunnel aead "$AEAD_ALG" "$4" 128 &
 	else
 		ip -n "$1" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi "$3" &
 	fi
@@ -97,10 +98,14 @@ check_eq "old_removed_early: verdict" "$(jq -r .verdict <<<"$ep")" old_removed_e
 check_eq "old_removed_early: no gap" "$(jq .gap_ns <<<"$ep")" 0
 
 echo "--- 3. key_mismatch: B re-adds 0x6000 with another key"
-phase_flow 400
-ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x6000
-esp_sa "$B" "$OUTER_A" "$OUTER_B" 0x6000 1 "$KEY_BAD"
-traffic_wait
+phase_flow 5000
+# one ip for both, so that the moment without an SA is short next to the wrong key's
+ip -n "$B" -batch - <<EOF
+xfrm state delete src $OUTER_A dst $OUTER_B proto esp spi 0x6000
+xfrm state add src $OUTER_A dst $OUTER_B proto esp spi 0x6000 reqid 1 mode tunnel aead $AEAD_ALG $KEY_BAD 128
+EOF
+sleep 0.3
+flow_stop ab # well inside the episode's settle time
 ep=$(episode "$B" 0x00006000 0x00006000)
 echo "episode: $ep"
 check_ge "lost to the wrong key (ground truth)" "$LOST" 1
@@ -113,11 +118,12 @@ ip -n "$B" xfrm state delete src "$OUTER_A" dst "$OUTER_B" proto esp spi 0x6000
 esp_sa "$B" "$OUTER_A" "$OUTER_B" 0x6000 1 "$KEY_AB"
 
 echo "--- 4. make-before-break by rekeygap"
-phase_flow 1000
+phase_flow 100000 # stopped once the rekey is done: rekeygap's start can take seconds here
 "$REKEYGAP" rekey --json --count 1 --from-netns "$A" --to-netns "$B" --src "$OUTER_A" \
 	--dst "$OUTER_B" >"$WORK/rekey" || fail "rekey exited $?: $(tail -2 "$WORK/rekey")"
 new=$(jq -r 'select(.event=="rekey") | .new_spi' "$WORK/rekey")
-traffic_wait
+sleep 0.5
+flow_stop ab
 check_eq "make-before-break: lost (ground truth)" "$LOST" 0
 for ns in "$A" "$B"; do
 	ep=$(episode "$ns" 0x00006000 "$new")

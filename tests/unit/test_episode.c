@@ -729,6 +729,27 @@ static void test_verdict_key_mismatch(void **state)
 	assert_int_equal(out[0].drops_total, 42);
 }
 
+/* The scan that holds an episode's last drops may come after its settle time by the clock:
+ * the episode waits for it. */
+static void test_waits_for_drop_scan(void **state)
+{
+	struct episode_engine *eng = *state;
+	__u64 t_settled = 200 * MS + EPISODE_SETTLE_NS + EPISODE_REORDER_NS;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 100);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 200);
+	episode_drops_known_until(eng, 1000 * MS); /* the last scan, before the settle end */
+	episode_advance(eng, t_settled + 100 * MS, false);
+	assert_int_equal(n_out, 0);
+	/* the late scan: drops up to the end of the settle time */
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 9, 1000, 1190);
+	episode_drops_known_until(eng, t_settled + 150 * MS);
+	episode_advance(eng, t_settled + 150 * MS, false);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].drops_total, 9);
+}
+
 /* A scan's drops across the delete and the insert: shared by time, the total exact. */
 static void test_phase_split(void **state)
 {
@@ -835,7 +856,7 @@ int main(void)
 		T(test_limits),               T(test_resync_after_queued),
 		T(test_preinstall_larval),    T(test_preinstall_unknown_spi), T(test_preinstall_bounds),
 		T(test_verdict_old_removed_early), T(test_verdict_key_mismatch),
-		T(test_verdict_others), T(test_phase_split),       T(test_actors_and_switchover),
+		T(test_verdict_others), T(test_phase_split), T(test_waits_for_drop_scan),       T(test_actors_and_switchover),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);

@@ -113,6 +113,7 @@ struct episode_engine {
 	size_t n_queue, cap_queue;
 	__u64 seq, next_id;
 	__u64 clock; /* what has been applied: now - EPISODE_REORDER_NS */
+	__u64 drops_known; /* every drop before it fed (episode_drops_known_until) */
 	struct episode_stats st;
 };
 
@@ -126,6 +127,7 @@ struct episode_engine *episode_engine_new(episode_fn done, void *ctx)
 	eng->ctx = ctx;
 	eng->timeout_ns = EPISODE_TIMEOUT_NS;
 	eng->max_flows = EPISODE_MAX_FLOWS;
+	eng->drops_known = UINT64_MAX;
 	return eng;
 }
 
@@ -1092,7 +1094,7 @@ static void apply(struct episode_engine *eng, const struct item *it)
 }
 
 /* Open episodes that waited too long; settled ones handed out, in order of completion. */
-static void expire_and_settle(struct episode_engine *eng, __u64 clock)
+static void expire_and_settle(struct episode_engine *eng, __u64 clock, __u64 settled)
 {
 	struct active *a, *next;
 
@@ -1111,7 +1113,7 @@ static void expire_and_settle(struct episode_engine *eng, __u64 clock)
 	}
 	if (clock > EPISODE_PREINSTALL_NS)
 		preinstall_forget(eng, 0, clock - EPISODE_PREINSTALL_NS);
-	while ((a = eng->settling.head) && a->t_end + EPISODE_SETTLE_NS <= clock) {
+	while ((a = eng->settling.head) && a->t_end + EPISODE_SETTLE_NS <= settled) {
 		list_unlink(&eng->settling, a);
 		a->ep.verdict = episode_verdict_of(&a->ep);
 		if (eng->done)
@@ -1135,7 +1137,13 @@ void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush)
 	}
 	if (clock > eng->clock)
 		eng->clock = clock;
-	expire_and_settle(eng, eng->clock);
+	expire_and_settle(eng, eng->clock,
+			  flush || eng->drops_known > eng->clock ? eng->clock : eng->drops_known);
+}
+
+void episode_drops_known_until(struct episode_engine *eng, __u64 ts)
+{
+	eng->drops_known = ts;
 }
 
 void episode_get_stats(const struct episode_engine *eng, struct episode_stats *st)

@@ -171,6 +171,13 @@ void episode_feed_drops(struct episode_engine *eng, const struct drop_key *k, __
  */
 void episode_advance(struct episode_engine *eng, __u64 now_ns, bool flush);
 
+/*
+ * Drops are read in scans: every drop before ts has been fed. An episode is handed out only
+ * once its settle time is over by this too (not merely by the clock), so that the scan that
+ * holds its last drops is not late for it. Without a call, the clock alone decides.
+ */
+void episode_drops_known_until(struct episode_engine *eng, __u64 ts);
+
 void episode_get_stats(const struct episode_engine *eng, struct episode_stats *st);
 /*
  * The SAs followed in a namespace and direction (SA_DIR_*) changed by delta (+1 or -1),

@@ -358,6 +358,7 @@ int monitor_step(struct monitor *mon, int timeout_ms)
 		mon->queue_lost = st.queue_full;
 		observer_resync(mon->obs);
 	}
+	episode_drops_known_until(mon->eng, observer_drops_read_at(mon->obs));
 	episode_advance(mon->eng, now, false);
 	pthread_mutex_unlock(&mon->lock);
 	return ret;

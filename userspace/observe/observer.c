@@ -46,6 +46,7 @@ struct observer {
 	struct pollfd fds[2 + XFRM_WATCH_NETNS_MAX];
 	int n_fds;
 	__u64 next_scan, next_rescan;
+	__u64 drops_read_at; /* the last drop scan: drops before it are delivered */
 	__u64 ring_lost;        /* BPF ring buffer losses already answered by a re-dump */
 	__u64 netlink_larval;   /* acquires seen by netlink in tracepoint mode */
 	__u64 resyncs;
@@ -519,6 +520,7 @@ int observer_process(struct observer *obs, __u64 now)
 			observer_resync(obs);
 		}
 		scan_drops(obs, now);
+		obs->drops_read_at = now;
 		obs->next_scan = now + obs->opt.drop_scan_ns;
 	}
 	return 0;
@@ -530,6 +532,12 @@ void observer_flush(struct observer *obs)
 	for (int i = 0; i < obs->watch.n; i++)
 		xfrm_watch_read(&obs->watch, i);
 	tracer_drops_foreach(&obs->tracer, on_drop_value, obs);
+	obs->drops_read_at = monotonic_ns();
+}
+
+__u64 observer_drops_read_at(const struct observer *obs)
+{
+	return obs->drops_read_at;
 }
 
 struct observer_mib_ctx {

@@ -117,6 +117,8 @@ typedef void (*observer_mib_fn)(void *ctx, const char *netns, const char *name, 
 int observer_mib(struct observer *obs, observer_mib_fn fn, void *ctx, char *missing, size_t len);
 
 const struct tracer *observer_tracer(const struct observer *obs);
+/* When drop counters were last read (CLOCK_MONOTONIC): every drop before it was delivered. */
+__u64 observer_drops_read_at(const struct observer *obs);
 bool observer_sa_from_netlink(const struct observer *obs);
 void observer_counters(struct observer *obs, struct observer_counters *c);
 

@@ -274,6 +274,7 @@ int cmd_trace(int argc, char **argv)
 			__u64 now = monotonic_ns();
 
 			ret = observer_process(obs, now);
+			episode_drops_known_until(tr.eng, observer_drops_read_at(obs));
 			episode_advance(tr.eng, now, false);
 		}
 	}
