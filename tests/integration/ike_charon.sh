@@ -245,6 +245,10 @@ check_eq "distinct CHILD_SA SPIs A->B (the first and one per rekey)" \
 check_eq "distinct CHILD_SA SPIs B->A" "$(printf '%s\n' "${spis_ba[@]}" | sort -u | wc -l)" \
 	$((REKEYS + 1))
 echo "ground truth: A->B lost $LOST_AB, B->A lost $LOST_BA"
+for ns in "$A" "$B"; do # what the kernels counted, to read a loss by (not a check)
+	echo "$ns's kernel: $(ip netns exec "$ns" awk '$2 != 0 { printf "%s %s ", $1, $2; n++ }
+		END { if (!n) print "no XFRM errors" }' /proc/net/xfrm_stat)"
+done
 
 # the monitor closes an episode once the old SA is gone: every rekey's four within seconds
 wait_metric "rekeygap_rekeys_total{netns=\"$A\",dir=\"out\",kind=\"replaced\"" "$REKEYS" 60
