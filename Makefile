@@ -119,7 +119,7 @@ DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zli
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
 	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev systemd \
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev strongswan-charon strongswan-swanctl
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \

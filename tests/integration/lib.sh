@@ -67,13 +67,19 @@ remove_stale_namespaces() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^rkg-$SCENARIO-" || true); do
 		pid=${ns#rkg-"$SCENARIO"-}
 		pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+		kill -0 "$pid" 2>/dev/null && continue
+		# what still runs in it (an IKE daemon of a killed run) goes first
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
 	done
 }
 
 cleanup() {
 	local rc=$? pid ns
-	for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+	# (SIGCONT: a process a scenario stopped acts on the SIGTERM only once it runs again)
+	for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null && kill -CONT "$pid" || true
+	done
 	wait 2>/dev/null || true
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX-" || true); do
 		ip netns del "$ns"
@@ -117,8 +123,9 @@ esp_sa() {
 		aead "$AEAD_ALG" "$6" 128 "${@:7}"
 }
 
-# esp_pair NS_A NS_B SPI_AB SPI_BA: the topology above
-esp_pair() {
+# veth_pair NS_A NS_B: the topology above without its SAs and policies, for scenarios whose
+# IKE daemons make those
+veth_pair() {
 	local a=$1 b=$2
 	ip netns add "$a"
 	ip netns add "$b"
@@ -132,7 +139,12 @@ esp_pair() {
 	ip -n "$b" link set veth-b up
 	ip -n "$a" route add "$INNER_B/32" via "$OUTER_B" src "$INNER_A"
 	ip -n "$b" route add "$INNER_A/32" via "$OUTER_A" src "$INNER_B"
+}
 
+# esp_pair NS_A NS_B SPI_AB SPI_BA: the topology above
+esp_pair() {
+	local a=$1 b=$2
+	veth_pair "$a" "$b"
 	esp_sa "$a" "$OUTER_A" "$OUTER_B" "$3" 1 "$KEY_AB"
 	esp_sa "$b" "$OUTER_A" "$OUTER_B" "$3" 1 "$KEY_AB"
 	esp_sa "$b" "$OUTER_B" "$OUTER_A" "$4" 2 "$KEY_BA"
