@@ -6,10 +6,12 @@
 # ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 10 s: rekey_time), under
 # sequence-numbered UDP both ways, with 'rekeygap monitor' watching both namespaces.
 # strongSwan's ordering (the responder sends on its new outbound SA only once the initiator
-# deleted the old one; the old inbound SAs stay delete_rekeyed_delay longer) must lose
-# nothing, and the monitor must say so rekey by rekey: every replaced episode, on each side
-# and in each direction, loses what the receiver did not get in its window (ground truth),
-# has verdict clean, and names that namespace's charon as the actor of its insert and delete.
+# deleted the old one; the old inbound SAs stay delete_rekeyed_delay longer) loses nothing,
+# or now and then the one datagram on its way out through the initiator's old outbound SA
+# as it is deleted; the monitor must say so rekey by rekey: every replaced episode, on each
+# side and in each direction, loses what the receiver did not get in its window (ground
+# truth), has verdict clean (or, for that datagram, old_removed_early), and names that
+# namespace's charon as the actor of its insert and delete.
 #
 #        netns A (IKE initiator)                       netns B (IKE responder)
 #   +-----------------------------+             +-----------------------------+
@@ -328,11 +330,21 @@ check_eq "datagrams lost away from any rekey" \
 
 jq -c '.[] | select(.kind == "replaced") | {netns, dir, old_spi, new_spi, dropped, verdict,
 	insert_actor, delete_actor}' "$WORK/episodes"
+# What strongSwan does can lose one datagram now and then (2 rekeys in 56 here): the rekey's
+# initiator deletes its old outbound SA as soon as the new one is in, and a packet on its way
+# out through the old one dies (out_state_invalid). The monitor must then say exactly that,
+# and every episode that lost nothing must be clean.
+LOSSY=0
 for ns in "$A" "$B"; do
-	check_eq "replaced episodes in $ns with verdict clean" \
-		"$(replaced "$ns" '.verdict == "clean"')" \
+	check_eq "replaced episodes in $ns, lossless and clean or lossy and explained" \
+		"$(replaced "$ns" '(.dropped == 0 and .verdict == "clean") or
+			(.dropped > 0 and .verdict == "old_removed_early" and .dir == "out" and
+			 (.drops | keys) == ["out_state_invalid"])')" \
 		$((2 * REKEYS))
+	LOSSY=$((LOSSY + $(replaced "$ns" '.dropped > 0')))
 done
+[ "$LOSSY" = 0 ] || echo "finding: $LOSSY rekeys lost a datagram on the initiator's outbound SA," \
+	"deleted under a packet on its way (verdict old_removed_early; see above)"
 if "$REKEYGAP" explain --help >/dev/null 2>&1; then
 	"$REKEYGAP" explain --json "$WORK/episodes" >"$WORK/explain" ||
 		fail "rekeygap explain exited $?: $(tail -3 "$WORK/explain")"
@@ -341,9 +353,10 @@ if "$REKEYGAP" explain --help >/dev/null 2>&1; then
 		"$(jq -r 'select(.event == "summary") | .episodes' "$WORK/explain")" \
 		"$(jq length "$WORK/episodes")"
 	check_eq "lossy episodes rekeygap explain found" \
-		"$(jq -r 'select(.event == "summary") | .lossy' "$WORK/explain")" 0
-	check_eq "episodes rekeygap explain explained (only lossy ones are)" \
-		"$(jq -s '[.[] | select(.event == "explanation")] | length' "$WORK/explain")" 0
+		"$(jq -r 'select(.event == "summary") | .lossy' "$WORK/explain")" "$LOSSY"
+	check_eq "episodes rekeygap explain explained as old_removed_early (only lossy ones are)" \
+		"$(jq -s '[.[] | select(.event == "explanation" and .verdict == "old_removed_early")] | length' "$WORK/explain")" \
+		"$LOSSY"
 else
 	echo "note: no 'rekeygap explain' in this build: its check did not run"
 fi

@@ -213,6 +213,28 @@ static void test_old_removed_early(void **state)
 	done(&r);
 }
 
+/* Outbound: this side's own packets, on their way out through the old SA as it went. */
+static void test_old_removed_early_outbound(void **state)
+{
+	struct episode ep = fixture_old_removed_early(4);
+	struct run r;
+
+	(void)state;
+	ep.flow.dir = SA_DIR_OUT;
+	memset(ep.drops, 0, sizeof(ep.drops));
+	memset(ep.phase, 0, sizeof(ep.phase));
+	ep.drops_total = 0;
+	fixture_lose(&ep, LOSS_OLD_REMOVED_EARLY, DROP_OUT_STATE_INVALID, 1, T0 + 125 * MS,
+		     T0 + 125 * MS);
+	r = explain_episodes(&ep, 1, text_opt);
+	assert_int_equal(r.ret, 0);
+	expect(&r, "  verdict old_removed_early:");
+	expect(&r, "packets sent on 0x00001000 died up to 25 ms after its delete (1 lost)");
+	expect(&r, "--drain");
+	expect_not(&r, "--grace");
+	done(&r);
+}
+
 static void test_key_mismatch(void **state)
 {
 	struct episode ep = fixture_key_mismatch(5);
@@ -726,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_peer_early),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_old_removed_early),
+		cmocka_unit_test(test_old_removed_early_outbound),
 		cmocka_unit_test(test_key_mismatch),
 		cmocka_unit_test(test_not_replaced),
 		cmocka_unit_test(test_expired),

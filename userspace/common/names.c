@@ -155,8 +155,9 @@ static const char *const verdict_names[VERDICT_MAX][2] = {
 	[VERDICT_PEER_EARLY] = { "peer_early", "packets came on the new SPI before this side's SA "
 					 "was valid (larval or absent): the peer switched first" },
 	[VERDICT_OLD_REMOVED_EARLY] = { "old_removed_early",
-					"packets came on the old SPI after its SA was removed: the "
-					"grace time was shorter than the peer's switch" },
+					"packets came on the old SPI after its SA was removed, the new "
+					"one in place: removed before the traffic had left it (the "
+					"peer's, or this side's own on their way out)" },
 	[VERDICT_KEY_MISMATCH] = { "key_mismatch", "integrity checks failed: the two sides hold "
 						   "different keys for the SPI" },
 	[VERDICT_NOT_REPLACED] = { "not_replaced", "the SA was deleted and no successor came" },

@@ -564,6 +564,17 @@ static void build_advice(struct explanation *x, const struct episode_view *v)
 		break;
 	case VERDICT_OLD_REMOVED_EARLY:
 		n = after(v->t_delete_old, p[LOSS_OLD_REMOVED_EARLY].last_ns);
+		if (!strcmp(v->dir, "out")) {
+			/* this side's own packets, on their way out through the old SA */
+			used = snprintf(x->advice, len,
+					"packets sent on %s died%s after its delete (%llu lost): "
+					"they were on their way out through it; delete the old "
+					"outbound SA a moment after the new one is in, not at once "
+					"(`rekeygap rekey --drain`)",
+					v->old_spi, ms_phrase(" up to ", n, "", ms[0], sizeof(ms[0])),
+					lost);
+			break;
+		}
 		used = snprintf(x->advice, len,
 				"packets on %s came%s after its delete (%llu lost): keep the old "
 				"inbound SA longer: raise the grace time above the peer's delay "
