@@ -344,6 +344,7 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 	eps[0].flow.netns = 11;
 	eps[0].flow.dir = SA_DIR_OUT;
 	eps[0].verdict = VERDICT_GAP;
+	eps[0].phase[LOSS_GAP].drops = 2;
 	eps[0].insert_actor = (struct actor){ .kind = ACTOR_PROCESS, .pid = 7 };
 	/* a comm is the process's own choice: abuse it too, all 16 bytes, no NUL */
 	memcpy(eps[0].insert_actor.comm, json_abuse[i].in,
@@ -428,9 +429,14 @@ static void test_lab_report(void **state)
 		ep = json_array_get(json_object_get(doc[0], "episodes"), 1);
 		assert_string_equal(json_keys(ep, keys, sizeof(keys)),
 				    "strategy,netns,dir,kind,old_spi,new_spi,t_delete_old_ms,"
-				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,outage_ms,verdict,"
+				    "t_insert_new_ms,gap_ms,overlap_ms,dropped,loss,outage_ms,verdict,"
 				    "insert_actor,delete_actor,old_last_packet_ms,new_first_packet_ms");
 		assert_string_equal(json_str(ep, "verdict"), "not_replaced");
+		assert_string_equal(json_keys(json_object_get(ep, "loss"), keys, sizeof(keys)),
+				    "gap");
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(ep, "loss"),
+								    "gap")),
+				 2);
 		assert_true(json_is_null(json_object_get(ep, "old_last_packet_ms")));
 		assert_true(json_real_value(json_object_get(ep, "new_first_packet_ms")) == 100.2);
 		assert_string_equal(json_str(json_object_get(ep, "delete_actor"), "kind"), "kernel");

@@ -315,6 +315,20 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		"sas", sas, "drop_groups", groups, "verdicts", verdicts);
 }
 
+/* {phase: dropped} for the phases that lost something (episode_json has their times too) */
+static json_t *json_loss(const struct episode *ep)
+{
+	json_t *loss = json_object();
+
+	for (int p = 0; loss && p < LOSS_PHASE_MAX; p++)
+		if (ep->phase[p].drops &&
+		    json_object_set_new(loss, loss_phase_name(p), json_out_u64(ep->phase[p].drops))) {
+			json_decref(loss);
+			return NULL;
+		}
+	return loss;
+}
+
 static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 {
 	int side = lab_side(lab, ep->flow.netns), phase = -1;
@@ -325,7 +339,7 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 			phase = i;
 	/* an SA without a direction is said as out here (the lab's SAs all have one) */
 	return json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}",
+		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}",
 		"strategy", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
 		"netns", side == 0 ? "A" : "B",
 		"dir", sa_dir_label(ep->flow.dir == SA_DIR_IN ? SA_DIR_IN : SA_DIR_OUT),
@@ -335,7 +349,7 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 		"t_insert_new_ms", json_ms(lab, ep->t_insert_new),
 		"gap_ms", json_out_real(ep->gap_ns / 1e6, 4),
 		"overlap_ms", json_out_real(ep->overlap_ns / 1e6, 4),
-		"dropped", json_out_u64(ep->drops_total),
+		"dropped", json_out_u64(ep->drops_total), "loss", json_loss(ep),
 		"outage_ms", json_out_real(ep->outage_ns / 1e6, 3),
 		"verdict", verdict_name(ep->verdict),
 		"insert_actor", actor_json(&ep->insert_actor),
