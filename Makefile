@@ -66,7 +66,7 @@ TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit integration bench demo report-check valgrind fuzz clean
+.PHONY: all deps test test-kernels unit integration bench demo report-check valgrind fuzz clean
 all: $(OUTPUT)/rekeygap $(TOOL_BINS) $(UNIT_BINS)
 
 $(OUTPUT) $(OUTPUT)/tools $(OUTPUT)/unit:
@@ -103,6 +103,7 @@ $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) $(SKELS) | $(OUTPUT)/tools
 # answers from its cmocka queue when the test armed it and calls __real_fn otherwise. Only
 # calls from the driver's object (the module it includes) are redirected.
 WRAP_test_rekey := netns_open xfrm_client_open xfrm_sa_dump xfrm_client_run monotonic_ns
+WRAP_test_xfrm_features := xfrm_client_open xfrm_client_close xfrm_client_run xfrm_sa_get
 
 # A driver includes the module it tests (to reach its static functions) and links the rest;
 # the module is the one userspace/*/X.c of its name.
@@ -119,7 +120,7 @@ DEB_PACKAGES := make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zli
 	libmnl-dev libmicrohttpd-dev libcmocka-dev qemu-system-x86 busybox-static cpio kmod \
 	iproute2 procps prometheus xz-utils zstd jq util-linux linux-perf uthash-dev curl python3-yaml \
 	chromium valgrind libclang-rt-14-dev libcap-ng-dev strace libjansson-dev systemd \
-	libcurl4-openssl-dev strongswan-charon strongswan-swanctl
+	libcurl4-openssl-dev strongswan-charon strongswan-swanctl debian-archive-keyring
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -142,6 +143,11 @@ else
 test: deps all
 	$(Q)tests/run
 endif
+
+# every VM scenario on every kernel of the harness (Debian 12's, 13's and sid's), not only
+# the core ones on the two newer kernels as in make test
+test-kernels: deps all
+	$(Q)tests/run --all-kernels
 
 # each libFuzzer target for FUZZ_SECONDS seconds (CI: 20)
 FUZZ_SECONDS ?= 60
