@@ -20,6 +20,25 @@ grep -q '^Usage: rekeygap' "$WORK/help" || fail "--help printed no usage"
 rc=0; "$REKEYGAP" no-such-command 2>/dev/null || rc=$?
 check_eq "exit status of an unknown command" "$rc" 2
 "$REKEYGAP" probe | tee "$WORK/probe"
+# The kernel the VM booted (tests/vm/fetch-kernel's suite) and what the probe finds there:
+# every Debian kernel has BTF, fentry and the switchover hooks' functions.
+echo "kernel: ${REKEYGAP_VM_KERNEL:-bookworm} $(uname -r)"
+"$REKEYGAP" probe --json >"$WORK/probe.json"
+check_eq "probe mode on ${REKEYGAP_VM_KERNEL:-bookworm}'s kernel $(uname -r)" \
+	"$(jq -r .mode "$WORK/probe.json")" fentry
+check_eq "switchover hooks on ${REKEYGAP_VM_KERNEL:-bookworm}'s kernel" \
+	"$(jq -r .switchover "$WORK/probe.json")" true
+# The XFRM features the probe finds by trying them, as each kernel has them: SA direction
+# from 6.10, per-CPU SAs from 6.13, MIGRATE_STATE from 7.2; IP-TFS (6.14) is not in
+# Debian's configuration (CONFIG_XFRM_IPTFS unset in sid's 7.2).
+case "${REKEYGAP_VM_KERNEL:-bookworm}" in
+bookworm) want='false false false false' ;;
+trixie) want='true false false false' ;;
+sid) want='true true true false' ;;
+*) fail "no expectations for kernel ${REKEYGAP_VM_KERNEL}" ;;
+esac
+check_eq "probe's sa_dir pcpu_sa migrate_state iptfs on ${REKEYGAP_VM_KERNEL:-bookworm}'s kernel" \
+	"$(jq -r '"\(.sa_dir) \(.pcpu_sa) \(.migrate_state) \(.iptfs)"' "$WORK/probe.json")" "$want"
 
 echo "== SA inserts counted by BPF (fexit/xfrm_state_add)"
 bg "$BUILD/tools/sa-insert-count" >"$WORK/count" 2>&1

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Unit tests for userspace/observe/probe.c: mode choice and symbol lookup (no kernel needed). */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
@@ -77,6 +78,8 @@ static void test_print_json(void **state)
 {
 	struct probe_features f = { .btf = true, .tracepoint = true, .ringbuf = true,
 				    .xfrm_stat = true };
+	struct xfrm_features x = { .sa_dir = true, .migrate_state = true };
+	struct xfrm_features unprobed = { .err = -EPROTONOSUPPORT, .sa_dir = true };
 	char *buf = NULL;
 	size_t len;
 	FILE *out = open_memstream(&buf, &len);
@@ -84,22 +87,43 @@ static void test_print_json(void **state)
 	json_t *j;
 
 	(void)state;
-	assert_int_equal(probe_print(out, true, &f, PROBE_TRACEPOINT), 0);
+	assert_int_equal(probe_print(out, true, &f, &x, PROBE_TRACEPOINT), 0);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "{\"btf\":true,\"fentry\":false,\"kprobe\":false,"
 				 "\"tracepoint\":true,\"ringbuf\":true,\"esp\":false,"
-				 "\"xfrm_stat\":true,\"switchover\":false,\"mode\":\"tracepoint\"}\n");
+				 "\"xfrm_stat\":true,\"switchover\":false,\"sa_dir\":true,"
+				 "\"pcpu_sa\":false,\"migrate_state\":true,\"iptfs\":false,"
+				 "\"mode\":\"tracepoint\"}\n");
 	j = json_loads(buf, JSON_REJECT_DUPLICATES, &e);
 	assert_non_null(j);
-	assert_int_equal(json_object_size(j), 9);
+	assert_int_equal(json_object_size(j), 13);
 	json_decref(j);
 	free(buf);
 	buf = NULL;
 	out = open_memstream(&buf, &len);
-	assert_int_equal(probe_print(out, false, &f, PROBE_TRACEPOINT), 0);
+	assert_int_equal(probe_print(out, false, &f, &x, PROBE_TRACEPOINT), 0);
 	assert_int_equal(fclose(out), 0);
-	assert_non_null(strstr(buf, "fentry      no   fentry/fexit on xfrm_state_add\n"));
-	assert_non_null(strstr(buf, "\nmode        tracepoint\n"));
+	assert_non_null(strstr(buf, "fentry        no   fentry/fexit on xfrm_state_add\n"));
+	assert_non_null(strstr(buf, "sa_dir        yes  SA direction (XFRMA_SA_DIR)\n"));
+	assert_non_null(strstr(buf, "\nmode          tracepoint\n"));
+	assert_null(strstr(buf, "not probed"));
+	free(buf);
+
+	/* not probed (no ESP): null, "?" and why, whatever the booleans say */
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(probe_print(out, true, &f, &unprobed, PROBE_TRACEPOINT), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "\"sa_dir\":null,\"pcpu_sa\":null,\"migrate_state\":null,"
+				    "\"iptfs\":null,"));
+	free(buf);
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(probe_print(out, false, &f, &unprobed, PROBE_TRACEPOINT), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "sa_dir        ?    SA direction"));
+	assert_non_null(strstr(buf, "(XFRM rows not probed: an ESP SA in a namespace of our own: "
+				    "Protocol not supported)\n"));
 	free(buf);
 }
 

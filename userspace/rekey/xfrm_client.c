@@ -108,6 +108,17 @@ int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa
 	return 0;
 }
 
+int xfrm_batch_add_msg(struct xfrm_batch *b, __u16 type, const void *body, size_t len)
+{
+	struct nlmsghdr *nlh = batch_put(b, type, NLMSG_HDRLEN + NLMSG_ALIGN(len));
+
+	if (!nlh)
+		return -ENOSPC;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, len), body, len);
+	batch_commit(b, nlh);
+	return 0;
+}
+
 int xfrm_batch_add_delsa(struct xfrm_batch *b, const struct xfrm_sa *sa)
 {
 	struct xfrm_usersa_id *id;

@@ -49,6 +49,8 @@ void xfrm_batch_init(struct xfrm_batch *b);
 int xfrm_batch_add_sa(struct xfrm_batch *b, __u16 type, const struct xfrm_sa *sa);
 /* DELSA of sa (its daddr, spi, proto, family, mark). */
 int xfrm_batch_add_delsa(struct xfrm_batch *b, const struct xfrm_sa *sa);
+/* A request of any type: its fixed part only, no attributes (a feature probe's). */
+int xfrm_batch_add_msg(struct xfrm_batch *b, __u16 type, const void *body, size_t len);
 /* Wipes the buffer (it holds keys) and empties the batch. */
 void xfrm_batch_wipe(struct xfrm_batch *b);
 
