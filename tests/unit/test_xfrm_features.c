@@ -66,11 +66,11 @@ int __wrap_xfrm_client_run(struct xfrm_client *c, struct xfrm_batch *b)
 		check_expected(i->mode);
 		mnl_attr_for_each(a, nlh, sizeof(*i))
 		{
-			if (mnl_attr_get_type(a) == XFRM_FEATURE_ATTR_SA_DIR) {
+			if (mnl_attr_get_type(a) == XFRM_UAPI_ATTR_SA_DIR) {
 				assert_int_equal(mnl_attr_get_payload_len(a), 1);
-				assert_int_equal(mnl_attr_get_u8(a), XFRM_FEATURE_SA_DIR_OUT);
+				assert_int_equal(mnl_attr_get_u8(a), XFRM_UAPI_SA_DIR_OUT);
 				with |= PROBE_DIR_OUT;
-			} else if (mnl_attr_get_type(a) == XFRM_FEATURE_ATTR_SA_PCPU) {
+			} else if (mnl_attr_get_type(a) == XFRM_UAPI_ATTR_SA_PCPU) {
 				assert_int_equal(mnl_attr_get_payload_len(a), 4);
 				with |= PROBE_PCPU;
 			}
@@ -104,8 +104,8 @@ int __wrap_xfrm_sa_get(struct xfrm_client *c, __u16 family, const xfrm_address_t
 	assert_null(mark);
 	check_expected(spi);
 	assert_int_equal(probe_sa(out, ntohl(spi), XFRM_MODE_TUNNEL,
-				  kept == XFRM_FEATURE_ATTR_SA_DIR	? PROBE_DIR_OUT :
-				  kept == XFRM_FEATURE_ATTR_SA_PCPU ? PROBE_PCPU :
+				  kept == XFRM_UAPI_ATTR_SA_DIR	? PROBE_DIR_OUT :
+				  kept == XFRM_UAPI_ATTR_SA_PCPU ? PROBE_PCPU :
 									0),
 			 0);
 	return 0;
@@ -141,7 +141,7 @@ static void expect_get(__u32 spi, __u16 kept)
 
 static void expect_migrate(int answer)
 {
-	expect_value(__wrap_xfrm_client_run, nlh->nlmsg_type, XFRM_FEATURE_MSG_MIGRATE_STATE);
+	expect_value(__wrap_xfrm_client_run, nlh->nlmsg_type, XFRM_UAPI_MSG_MIGRATE_STATE);
 	will_return(__wrap_xfrm_client_run, answer);
 }
 
@@ -156,7 +156,7 @@ static void test_old_kernel(void **state)
 	expect_get(0x101, 0);
 	expect_newsa(0x102, XFRM_MODE_TUNNEL, 0);
 	expect_get(0x102, 0);
-	expect_newsa(0x103, XFRM_FEATURE_MODE_IPTFS, -EINVAL);
+	expect_newsa(0x103, XFRM_UAPI_MODE_IPTFS, -EINVAL);
 	expect_migrate(-EINVAL);
 	expect_function_call(__wrap_xfrm_client_close);
 	probe_here(&f);
@@ -175,10 +175,10 @@ static void test_new_kernel(void **state)
 	(void)state;
 	expect_newsa(0x100, XFRM_MODE_TUNNEL, 0);
 	expect_newsa(0x101, XFRM_MODE_TUNNEL, 0);
-	expect_get(0x101, XFRM_FEATURE_ATTR_SA_DIR);
+	expect_get(0x101, XFRM_UAPI_ATTR_SA_DIR);
 	expect_newsa(0x102, XFRM_MODE_TUNNEL, 0);
-	expect_get(0x102, XFRM_FEATURE_ATTR_SA_PCPU);
-	expect_newsa(0x103, XFRM_FEATURE_MODE_IPTFS, 0);
+	expect_get(0x102, XFRM_UAPI_ATTR_SA_PCPU);
+	expect_newsa(0x103, XFRM_UAPI_MODE_IPTFS, 0);
 	expect_migrate(0);
 	expect_function_call(__wrap_xfrm_client_close);
 	probe_here(&f);
@@ -197,9 +197,9 @@ static void test_attr_not_kept(void **state)
 	(void)state;
 	expect_newsa(0x100, XFRM_MODE_TUNNEL, 0);
 	expect_newsa(0x101, XFRM_MODE_TUNNEL, 0);
-	expect_get(0x101, XFRM_FEATURE_ATTR_SA_PCPU);
+	expect_get(0x101, XFRM_UAPI_ATTR_SA_PCPU);
 	expect_newsa(0x102, XFRM_MODE_TUNNEL, -EINVAL); /* refused: no GETSA */
-	expect_newsa(0x103, XFRM_FEATURE_MODE_IPTFS, -EPROTONOSUPPORT);
+	expect_newsa(0x103, XFRM_UAPI_MODE_IPTFS, -EPROTONOSUPPORT);
 	expect_migrate(-ESRCH);
 	expect_function_call(__wrap_xfrm_client_close);
 	probe_here(&f);

@@ -1059,8 +1059,8 @@ static void test_attr_wrong_size(void **state)
 		__u16 len;
 	} bad[] = {
 		{ XFRMA_MARK, 0 },  { XFRMA_MARK, 4 },		{ XFRMA_MARK, 12 },
-		{ XFRMA_IF_ID, 2 }, { XFRMA_IF_ID, 8 },		{ XFRM_MSG_ATTR_SA_DIR, 0 },
-		{ XFRM_MSG_ATTR_SA_DIR, 4 },
+		{ XFRMA_IF_ID, 2 }, { XFRMA_IF_ID, 8 },		{ XFRM_UAPI_ATTR_SA_DIR, 0 },
+		{ XFRM_UAPI_ATTR_SA_DIR, 4 },
 	};
 	struct nlmsghdr *nlh;
 	struct xfrm_msg m;
@@ -1193,7 +1193,7 @@ static void test_unknown_attrs_skipped(void **state)
 	(void)state;
 	nlh = build_newsa(&mb);
 	mnl_attr_put(nlh, 250, 6, "abcdef"); /* unknown, and its payload needs padding */
-	mnl_attr_put_u32(nlh, XFRM_MSG_ATTR_SA_DIR + 1, 20); /* NAT_KEEPALIVE_INTERVAL, 6.11 */
+	mnl_attr_put_u32(nlh, XFRM_UAPI_ATTR_SA_DIR + 1, 20); /* NAT_KEEPALIVE_INTERVAL, 6.11 */
 	mnl_attr_put(nlh, XFRMA_ALG_AEAD, 3, "xyz"); /* not even a valid xfrm_algo_aead */
 	mnl_attr_put(nlh, XFRMA_MARK, sizeof(mark), &mark);
 	mnl_attr_put(nlh, 0x3fff, 0, ""); /* the largest type there is */
@@ -1211,8 +1211,8 @@ static void test_sa_dir(void **state)
 	static const struct {
 		__u8 attr, want;
 	} dirs[] = {
-		{ XFRM_MSG_SA_DIR_IN, SA_DIR_IN },
-		{ XFRM_MSG_SA_DIR_OUT, SA_DIR_OUT },
+		{ XFRM_UAPI_SA_DIR_IN, SA_DIR_IN },
+		{ XFRM_UAPI_SA_DIR_OUT, SA_DIR_OUT },
 		{ 3, SA_DIR_UNKNOWN }, /* a value from the future */
 	};
 	static const struct capture sa_msgs[] = { CAPTURE(msg_newsa), CAPTURE(msg_delsa),
@@ -1225,7 +1225,7 @@ static void test_sa_dir(void **state)
 		for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
 			memset(&mb, 0, sizeof(mb));
 			memcpy(mb.bytes, sa_msgs[i].bytes, sa_msgs[i].len);
-			mnl_attr_put_u8(&mb.nlh, XFRM_MSG_ATTR_SA_DIR, dirs[d].attr);
+			mnl_attr_put_u8(&mb.nlh, XFRM_UAPI_ATTR_SA_DIR, dirs[d].attr);
 			assert_int_equal(parse_nlh(&mb.nlh, &m), 0);
 			assert_int_equal(m.kind, XFRM_MSG_KIND_SA);
 			assert_int_equal(m.sa.dir, dirs[d].want);
@@ -1233,7 +1233,7 @@ static void test_sa_dir(void **state)
 		/* a u32 where a u8 belongs */
 		memset(&mb, 0, sizeof(mb));
 		memcpy(mb.bytes, sa_msgs[i].bytes, sa_msgs[i].len);
-		mnl_attr_put_u32(&mb.nlh, XFRM_MSG_ATTR_SA_DIR, XFRM_MSG_SA_DIR_OUT);
+		mnl_attr_put_u32(&mb.nlh, XFRM_UAPI_ATTR_SA_DIR, XFRM_UAPI_SA_DIR_OUT);
 		assert_int_equal(parse_nlh(&mb.nlh, &m), -EBADMSG);
 	}
 }

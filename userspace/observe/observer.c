@@ -287,7 +287,7 @@ static int dumped_sa(void *ctx, const struct xfrm_sa *sa)
 	a = xfrm_sa_attr(sa, XFRMA_IF_ID);
 	if (a && mnl_attr_get_payload_len(a) == sizeof(__u32))
 		e.if_id = mnl_attr_get_u32(a);
-	a = xfrm_sa_attr(sa, XFRM_MSG_ATTR_SA_DIR);
+	a = xfrm_sa_attr(sa, XFRM_UAPI_ATTR_SA_DIR);
 	if (a && mnl_attr_get_payload_len(a) >= 1)
 		e.dir = mnl_attr_get_u8(a);
 	if (e.dir == SA_DIR_UNKNOWN)

@@ -39,7 +39,7 @@ struct migrate_state_req {
 /* An ESP SA (mode: tunnel or iptfs) with a zero key and the attributes of with. */
 static int probe_sa(struct xfrm_sa *sa, __u32 spi, __u8 mode, unsigned int with)
 {
-	const __u8 dir = XFRM_FEATURE_SA_DIR_OUT;
+	const __u8 dir = XFRM_UAPI_SA_DIR_OUT;
 	const __u32 cpu = 0;
 	struct {
 		struct xfrm_algo_aead a;
@@ -63,9 +63,9 @@ static int probe_sa(struct xfrm_sa *sa, __u32 spi, __u8 mode, unsigned int with)
 	aead.a.alg_icv_len = 128;
 	err = xfrm_sa_put_attr(sa, XFRMA_ALG_AEAD, &aead, sizeof(aead));
 	if (!err && (with & PROBE_DIR_OUT))
-		err = xfrm_sa_put_attr(sa, XFRM_FEATURE_ATTR_SA_DIR, &dir, sizeof(dir));
+		err = xfrm_sa_put_attr(sa, XFRM_UAPI_ATTR_SA_DIR, &dir, sizeof(dir));
 	if (!err && (with & PROBE_PCPU))
-		err = xfrm_sa_put_attr(sa, XFRM_FEATURE_ATTR_SA_PCPU, &cpu, sizeof(cpu));
+		err = xfrm_sa_put_attr(sa, XFRM_UAPI_ATTR_SA_PCPU, &cpu, sizeof(cpu));
 	return err;
 }
 
@@ -120,7 +120,7 @@ static int migrate_sa(struct xfrm_client *c, __u32 spi)
 	int err;
 
 	xfrm_batch_init(&b);
-	err = xfrm_batch_add_msg(&b, XFRM_FEATURE_MSG_MIGRATE_STATE, &m, sizeof(m));
+	err = xfrm_batch_add_msg(&b, XFRM_UAPI_MSG_MIGRATE_STATE, &m, sizeof(m));
 	return err ? err : run_one(c, &b);
 }
 
@@ -136,10 +136,10 @@ static void probe_here(struct xfrm_features *f)
 	f->err = add_sa(&c, 0x100, XFRM_MODE_TUNNEL, 0);
 	if (!f->err) {
 		f->sa_dir = !add_sa(&c, 0x101, XFRM_MODE_TUNNEL, PROBE_DIR_OUT) &&
-			    sa_kept_attr(&c, 0x101, XFRM_FEATURE_ATTR_SA_DIR);
+			    sa_kept_attr(&c, 0x101, XFRM_UAPI_ATTR_SA_DIR);
 		f->pcpu = !add_sa(&c, 0x102, XFRM_MODE_TUNNEL, PROBE_DIR_OUT | PROBE_PCPU) &&
-			  sa_kept_attr(&c, 0x102, XFRM_FEATURE_ATTR_SA_PCPU);
-		f->iptfs = !add_sa(&c, 0x103, XFRM_FEATURE_MODE_IPTFS, 0);
+			  sa_kept_attr(&c, 0x102, XFRM_UAPI_ATTR_SA_PCPU);
+		f->iptfs = !add_sa(&c, 0x103, XFRM_UAPI_MODE_IPTFS, 0);
 		f->migrate_state = !migrate_sa(&c, 0x100);
 	}
 	xfrm_client_close(&c);

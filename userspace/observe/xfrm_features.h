@@ -16,12 +16,7 @@
 
 #include <stdbool.h>
 
-/* uapi values of kernels newer than the headers this may be built with */
-#define XFRM_FEATURE_ATTR_SA_DIR 33  /* XFRMA_SA_DIR, __u8 */
-#define XFRM_FEATURE_ATTR_SA_PCPU 35 /* XFRMA_SA_PCPU, __u32 */
-#define XFRM_FEATURE_MSG_MIGRATE_STATE 0x29
-#define XFRM_FEATURE_MODE_IPTFS 5
-#define XFRM_FEATURE_SA_DIR_OUT 2
+#include "xfrm_uapi.h"
 
 struct xfrm_features {
 	int err; /* 0: probed; else -errno: why none could be (no ESP, no privilege) */

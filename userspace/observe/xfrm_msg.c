@@ -7,7 +7,7 @@
 
 /* The attributes we report, checked and indexed by type; everything else is skipped. */
 struct attrs {
-	const struct nlattr *tb[XFRM_MSG_ATTR_SA_DIR + 1];
+	const struct nlattr *tb[XFRM_UAPI_ATTR_SA_DIR + 1];
 	const char *end; /* where the last attribute seen ends */
 };
 
@@ -25,7 +25,7 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	case XFRMA_IF_ID:
 		err = mnl_attr_validate(attr, MNL_TYPE_U32);
 		break;
-	case XFRM_MSG_ATTR_SA_DIR:
+	case XFRM_UAPI_ATTR_SA_DIR:
 		err = mnl_attr_validate(attr, MNL_TYPE_U8);
 		break;
 	/* whole structs may grow at the end, as the kernel's own policy allows */
@@ -101,9 +101,9 @@ static void sa_from_attrs(const struct attrs *a, struct sa_event *sa)
 	sa->mark_v = mark.v;
 	sa->mark_m = mark.m;
 	attr_copy(a, XFRMA_IF_ID, &sa->if_id, sizeof(sa->if_id));
-	attr_copy(a, XFRM_MSG_ATTR_SA_DIR, &dir, sizeof(dir));
-	sa->dir = dir == XFRM_MSG_SA_DIR_IN    ? SA_DIR_IN
-		  : dir == XFRM_MSG_SA_DIR_OUT ? SA_DIR_OUT
+	attr_copy(a, XFRM_UAPI_ATTR_SA_DIR, &dir, sizeof(dir));
+	sa->dir = dir == XFRM_UAPI_SA_DIR_IN    ? SA_DIR_IN
+		  : dir == XFRM_UAPI_SA_DIR_OUT ? SA_DIR_OUT
 					       : SA_DIR_UNKNOWN;
 }
 

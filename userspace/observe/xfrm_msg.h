@@ -9,15 +9,7 @@
 #include <stddef.h>
 
 #include "xfrm_trace.h"
-
-/*
- * XFRMA_SA_DIR (Linux 6.10) and its values are enum members, which #ifdef cannot see, and
- * Debian 12's uapi headers lack them: our own names, with the kernel's values
- * (include/uapi/linux/xfrm.h: the attribute right after XFRMA_MTIMER_THRESH, 32).
- */
-#define XFRM_MSG_ATTR_SA_DIR 33 /* __u8 */
-#define XFRM_MSG_SA_DIR_IN 1
-#define XFRM_MSG_SA_DIR_OUT 2
+#include "xfrm_uapi.h"
 
 enum xfrm_msg_kind {
 	XFRM_MSG_KIND_SA = 1,     /* sa: NEWSA, UPDSA, DELSA, EXPIRE (sa.hard) */
