@@ -212,6 +212,15 @@ static __always_inline void emit_sa_at(struct xfrm_state *x, __u8 kind, __u8 har
 	/* SA direction arrived in 6.10 (XFRM_SA_DIR_IN = 1, OUT = 2, as SA_DIR_*) */
 	if (bpf_core_field_exists(x->dir) && BPF_CORE_READ(x, dir))
 		e->dir = BPF_CORE_READ(x, dir);
+	/* per-CPU SAs arrived in 6.13; the kernel's UINT_MAX: not one */
+	if (bpf_core_field_exists(x->pcpu_num)) {
+		__u32 cpu = BPF_CORE_READ(x, pcpu_num);
+
+		if (cpu != 0xffffffff) {
+			e->pcpu = 1;
+			e->pcpu_num = cpu;
+		}
+	}
 	BPF_CORE_READ_INTO(&e->saddr, x, props.saddr.a6);
 	BPF_CORE_READ_INTO(&e->daddr, x, id.daddr.a6);
 	/* a first packet is no one's change: its actor stays unknown */

@@ -76,10 +76,12 @@ struct sa_event {
 	__u8 dir;  /* SA_DIR_* */
 	__u8 hard; /* SA_EVENT_EXPIRE: 1 for hard, 0 for soft */
 	__u8 mode;
-	__u8 pad;
+	__u8 pcpu; /* 1: a per-CPU SA (Linux 6.13, RFC 9611), of CPU pcpu_num */
 	__u32 saddr[4], daddr[4];
 	struct actor actor; /* ADD, UPDATE, DELETE: who did it */
 	__u64 last_packet_ns; /* DELETE: the SA's last packet (0: none seen, or not followed) */
+	__u32 pcpu_num;       /* pcpu: its CPU; one flow per CPU, each rekeyed on its own */
+	__u32 pad;
 };
 
 /* What happened to a policy: BPF sees inserts, updates and deletes (the netlink and

@@ -177,7 +177,7 @@ trace_start() {
 	for ns in "$@"; do args+=(--netns "$ns"); done
 	bg "$REKEYGAP" trace --json --probe "$mode" "${args[@]}" >"$file"
 	TRACER=${BG_PIDS[-1]}
-	wait_for_line "$file" '"event":"start"' 20 "$TRACER"
+	wait_for_line "$file" '"event":"start"' 60 "$TRACER" # a busy TCG: BPF loads slowly
 }
 
 # trace_stop FILE: stop the tracer with SIGINT (it must exit 0) and show the trace

@@ -39,6 +39,20 @@ sid) want='true true true false' ;;
 esac
 check_eq "probe's sa_dir pcpu_sa migrate_state iptfs on ${REKEYGAP_VM_KERNEL:-bookworm}'s kernel" \
 	"$(jq -r '"\(.sa_dir) \(.pcpu_sa) \(.migrate_state) \(.iptfs)"' "$WORK/probe.json")" "$want"
+# The probe's test SAs as BPF sees them (its namespace is anonymous: only BPF reaches it).
+# Ground truth, from xfrm_features.c: 0x102 asked for CPU 0, 0x100 and 0x101 for none.
+trace_start "$WORK/probe-trace" fentry
+"$REKEYGAP" probe >/dev/null
+wait_for_line "$WORK/probe-trace" '"event":"sa_delete".*"spi":"0x00000102"' 20 "$TRACER"
+trace_stop "$WORK/probe-trace" >/dev/null
+pcpu_of() {
+	jq -r --arg spi "$1" 'select(.event == "sa_add" and .spi == $spi) | .pcpu // "none"' \
+		"$WORK/probe-trace" | sort -u | tr '\n' ' '
+}
+read -r _ has_pcpu _ <<<"$want"
+[ "$has_pcpu" = true ] && pcpu_want='0 ' || pcpu_want='none '
+check_eq "CPU of the probe's per-CPU SA 0x102, as BPF reads it" "$(pcpu_of 0x00000102)" "$pcpu_want"
+check_eq "CPU of its plain SA 0x101" "$(pcpu_of 0x00000101)" 'none '
 
 echo "== SA inserts counted by BPF (fexit/xfrm_state_add)"
 bg "$BUILD/tools/sa-insert-count" >"$WORK/count" 2>&1

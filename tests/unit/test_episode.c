@@ -363,6 +363,69 @@ static void test_interleaved_flows(void **state)
 	}
 }
 
+/* per-CPU SA of cpu on the tunnel's outbound flow */
+static struct sa_event pcpu_sa(__u8 kind, __u32 spi, __u32 cpu, __u64 t)
+{
+	struct sa_event e = sa(kind, NS_A, spi, SA_DIR_OUT, 1, t);
+
+	e.pcpu = 1;
+	e.pcpu_num = cpu;
+	return e;
+}
+
+/*
+ * Four per-CPU SAs of one selector and reqid live at once: four flows, not one with an
+ * endless overlap. Rekeyed one by one, then all at once: one episode per CPU each time,
+ * each pairing that CPU's SAs.
+ */
+static void test_pcpu_flows(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct sa_event e;
+	int seen[4] = { 0 };
+
+	for (__u32 c = 0; c < 4; c++) {
+		e = pcpu_sa(SA_EVENT_ADD, 0x100 + c, c, 0);
+		episode_baseline(eng, &e);
+	}
+	for (__u32 c = 0; c < 4; c++) { /* one by one, 100 ms apart, 10 ms of overlap */
+		e = pcpu_sa(SA_EVENT_ADD, 0x200 + c, c, 100 + 100 * c);
+		episode_feed_sa(eng, &e);
+		e = pcpu_sa(SA_EVENT_DELETE, 0x100 + c, c, 110 + 100 * c);
+		episode_feed_sa(eng, &e);
+	}
+	for (__u32 c = 0; c < 4; c++) { /* all at once: four inserts, then four deletes */
+		e = pcpu_sa(SA_EVENT_ADD, 0x300 + c, 3 - c, 1000 + c);
+		episode_feed_sa(eng, &e);
+	}
+	for (__u32 c = 0; c < 4; c++) {
+		e = pcpu_sa(SA_EVENT_DELETE, 0x200 + c, c, 1010 + c);
+		episode_feed_sa(eng, &e);
+	}
+	settle_all(eng, 1013);
+	assert_int_equal(n_out, 8);
+	for (int i = 0; i < n_out; i++) {
+		const struct episode *ep = &out[i];
+		__u32 c = ep->flow.pcpu_num;
+
+		assert_int_equal(ep->kind, EPISODE_REPLACED);
+		assert_int_equal(ep->flow.pcpu, 1);
+		assert_true(c < 4);
+		if (ep->old_spi == htonl(0x100 + c)) {
+			assert_int_equal(ep->new_spi, htonl(0x200 + c));
+			assert_int_equal(ep->overlap_ns, 10 * MS);
+		} else {
+			assert_int_equal(ep->old_spi, htonl(0x200 + c));
+			assert_int_equal(ep->new_spi, htonl(0x300 + 3 - c));
+		}
+		assert_int_equal(ep->gap_ns, 0);
+		assert_int_equal(ep->verdict, VERDICT_CLEAN);
+		seen[c]++;
+	}
+	for (int c = 0; c < 4; c++)
+		assert_int_equal(seen[c], 2);
+}
+
 /* Both sources report the same events, netlink later and the delete out of order. */
 static void test_duplicates(void **state)
 {
@@ -850,7 +913,8 @@ int main(void)
 		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
 		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
-		T(test_interleaved_flows),    T(test_duplicates),          T(test_reorder_window),
+		T(test_interleaved_flows),    T(test_pcpu_flows),
+		T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
 		T(test_limits),               T(test_resync_after_queued),

@@ -412,6 +412,21 @@ static void test_trace_lines(void **state)
 	expect(&r, "episode 9  netns gw1  in 10.0.0.1 -> 10.0.0.2");
 	expect(&r, "the flow had no SA for 5.5 ms");
 	expect(&r, "1 of 1 episode lost packets: 1 gap\n");
+	assert_null(strstr(r.out, "pcpu"));
+	done(&r);
+	free(text);
+
+	/* a per-CPU SA's episode names its CPU (written by episode_json, as the monitor) */
+	ep.flow.pcpu = 1;
+	ep.flow.pcpu_num = 2;
+	j = episode_json(&ep, "gw1");
+	assert_int_equal(json_integer_value(json_object_get(j, "pcpu")), 2);
+	j = json_out_append(json_array(), j); /* as /episodes lists them */
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	r = explain_str(text, text_opt);
+	assert_int_equal(r.ret, 0);
+	expect(&r, "episode 9  netns gw1  in 10.0.0.1 -> 10.0.0.2 esp reqid 1 pcpu 2  ");
 	done(&r);
 	free(text);
 

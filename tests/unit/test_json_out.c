@@ -254,6 +254,11 @@ static void test_trace_text_actor(void **state)
 	e.kind = SA_EVENT_FIRST_PACKET;
 	trace_print_sa(&o, &e, SOURCE_BPF);
 	trace_print_policy(&o, &p, SOURCE_BPF);
+	/* a per-CPU SA says its CPU, 0 included */
+	e.kind = SA_EVENT_ADD;
+	e.pcpu = 1;
+	e.pcpu_num = 0;
+	trace_print_sa(&o, &e, SOURCE_BPF);
 	assert_string_equal(
 		closed(o.out, &buf),
 		"123456.789012 sa_add        netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
@@ -262,7 +267,16 @@ static void test_trace_text_actor(void **state)
 		"0x00001000 reqid 4294967295 dir in by unknown last packet 123456.000000\n"
 		"123456.789012 sa_first_packet netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
 		"0x00001000 reqid 4294967295 dir in\n"
-		"0.000000 policy_delete netns 0 ipv4 0.0.0.0/0 -> 0.0.0.0/0 dir in allow by kernel\n");
+		"0.000000 policy_delete netns 0 ipv4 0.0.0.0/0 -> 0.0.0.0/0 dir in allow by kernel\n"
+		"123456.789012 sa_add        netns 4026531840 ipv4 192.0.2.1 -> 192.0.2.2 esp spi "
+		"0x00001000 reqid 4294967295 dir in pcpu 0 by unknown\n");
+	free(buf);
+
+	buf = NULL;
+	o = (struct trace_output){ .out = open_memstream(&buf, &len), .json = true };
+	e.pcpu_num = 3;
+	trace_print_sa(&o, &e, SOURCE_BPF);
+	assert_non_null(strstr(closed(o.out, &buf), ",\"source\":\"bpf\",\"pcpu\":3,\"actor\":"));
 	free(buf);
 }
 

@@ -1060,7 +1060,7 @@ static void test_attr_wrong_size(void **state)
 	} bad[] = {
 		{ XFRMA_MARK, 0 },  { XFRMA_MARK, 4 },		{ XFRMA_MARK, 12 },
 		{ XFRMA_IF_ID, 2 }, { XFRMA_IF_ID, 8 },		{ XFRM_UAPI_ATTR_SA_DIR, 0 },
-		{ XFRM_UAPI_ATTR_SA_DIR, 4 },
+		{ XFRM_UAPI_ATTR_SA_DIR, 4 },	{ XFRM_UAPI_ATTR_SA_PCPU, 2 },	{ XFRM_UAPI_ATTR_SA_PCPU, 8 },
 	};
 	struct nlmsghdr *nlh;
 	struct xfrm_msg m;
@@ -1238,6 +1238,33 @@ static void test_sa_dir(void **state)
 	}
 }
 
+/* XFRMA_SA_PCPU (6.13): a per-CPU SA, CPU 0 included; without it, not one. */
+static void test_sa_pcpu(void **state)
+{
+	static const struct capture sa_msgs[] = { CAPTURE(msg_newsa), CAPTURE(msg_delsa),
+						  CAPTURE(msg_expire_hard) };
+	static const __u32 cpus[] = { 0, 3, 4095 };
+	struct xfrm_msg m;
+	union msgbuf mb;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(sa_msgs); i++) {
+		m = parse_ok(sa_msgs[i].bytes, sa_msgs[i].len);
+		assert_int_equal(m.sa.pcpu, 0);
+		assert_int_equal(m.sa.pcpu_num, 0);
+		for (size_t c = 0; c < ARRAY_SIZE(cpus); c++) {
+			memset(&mb, 0, sizeof(mb));
+			memcpy(mb.bytes, sa_msgs[i].bytes, sa_msgs[i].len);
+			mnl_attr_put_u8(&mb.nlh, XFRM_UAPI_ATTR_SA_DIR, XFRM_UAPI_SA_DIR_OUT);
+			mnl_attr_put_u32(&mb.nlh, XFRM_UAPI_ATTR_SA_PCPU, cpus[c]);
+			assert_int_equal(parse_nlh(&mb.nlh, &m), 0);
+			assert_int_equal(m.sa.pcpu, 1);
+			assert_int_equal(m.sa.pcpu_num, cpus[c]);
+			assert_int_equal(m.sa.dir, SA_DIR_OUT);
+		}
+	}
+}
+
 static void test_unreported_types(void **state)
 {
 	static const __u16 types[] = {
@@ -1315,6 +1342,7 @@ int main(void)
 		cmocka_unit_test(test_acquire_family),
 		cmocka_unit_test(test_unknown_attrs_skipped),
 		cmocka_unit_test(test_sa_dir),
+		cmocka_unit_test(test_sa_pcpu),
 		cmocka_unit_test(test_unreported_types),
 		cmocka_unit_test(test_type_names),
 	};

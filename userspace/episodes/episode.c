@@ -207,6 +207,8 @@ static void flow_key_of(const struct sa_event *e, struct flow_key *k)
 	k->family = e->family;
 	k->proto = e->proto;
 	k->dir = e->dir;
+	k->pcpu = e->pcpu;
+	k->pcpu_num = e->pcpu ? e->pcpu_num : 0;
 }
 
 static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *k, bool create)

@@ -47,7 +47,8 @@ struct flow_key {
 	__u32 if_id;
 	__u32 saddr[4], daddr[4];
 	__u8 family, proto, dir; /* dir: SA_DIR_* */
-	__u8 pad;
+	__u8 pcpu;               /* a per-CPU SA's flow: one per CPU (pcpu_num) */
+	__u32 pcpu_num;
 };
 
 enum episode_kind {

@@ -74,6 +74,8 @@ json_t *episode_json(const struct episode *ep, const char *netns)
 		      "new_spi", ep->new_spi ? spi_format(ep->new_spi, new) : "",
 		      "t_delete_old_ns", json_out_u64(ep->t_delete_old),
 		      "t_insert_new_ns", json_out_u64(ep->t_insert_new));
+	if (ep->flow.pcpu)
+		j = json_out_extend(j, json_pack("{s:I}", "pcpu", (json_int_t)ep->flow.pcpu_num));
 	j = json_out_extend(j, known_ns("t_policy_switch_ns", ep->t_switch));
 	if (ep->has_gap)
 		j = json_out_extend(j, json_pack("{s:o,s:o}", "gap_ns", json_out_u64(ep->gap_ns),

@@ -4,13 +4,14 @@
  * that `rekeygap explain` reads both. Times are CLOCK_MONOTONIC ns, as the trace's ts_ns.
  *
  *   id, netns, src, dst, proto, reqid, dir, kind, old_spi, new_spi,
- *   t_delete_old_ns, t_insert_new_ns, [t_policy_switch_ns], [gap_ns, overlap_ns],
+ *   t_delete_old_ns, t_insert_new_ns, [pcpu], [t_policy_switch_ns], [gap_ns, overlap_ns],
  *   dropped, outage_ns, drops {cause: n}, verdict, why,
  *   [insert_actor], [delete_actor]  {kind: process|kernel|unknown, [pid, comm]},
  *   [old_last_packet_ns], [new_first_packet_ns],
  *   loss {phase: {dropped, first_ns, last_ns}}   (phases that lost something)
  *
- * [..]: only when known (an insert seen, a packet seen, a gap measured).
+ * [..]: only when known (an insert seen, a packet seen, a gap measured); pcpu: the CPU of a
+ * per-CPU SA's flow, only for those.
  */
 #ifndef REKEYGAP_EPISODE_JSON_H
 #define REKEYGAP_EPISODE_JSON_H

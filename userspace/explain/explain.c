@@ -37,6 +37,8 @@ struct episode_view {
 	__u64 id;
 	const char *netns, *src, *dst, *proto, *dir, *kind, *old_spi, *new_spi, *verdict_word, *why;
 	__u64 reqid;
+	bool has_pcpu; /* a per-CPU SA's flow, of CPU pcpu */
+	__u64 pcpu;
 	enum episode_verdict verdict; /* 0: verdict_word is not one this version knows */
 	__u64 t_delete_old, t_insert_new, t_switch; /* 0: not known */
 	bool has_gap, has_overlap;
@@ -242,6 +244,8 @@ static int read_episode(struct reader *r, const json_t *ep, struct episode_view 
 		size_t at, present; /* present: 0 when required */
 	} numbers[] = {
 		{ "reqid", true, offsetof(struct episode_view, reqid), 0 },
+		{ "pcpu", false, offsetof(struct episode_view, pcpu),
+		  offsetof(struct episode_view, has_pcpu) },
 		{ "t_delete_old_ns", true, offsetof(struct episode_view, t_delete_old), 0 },
 		{ "t_insert_new_ns", true, offsetof(struct episode_view, t_insert_new), 0 },
 		{ "t_policy_switch_ns", false, offsetof(struct episode_view, t_switch), 0 },
@@ -629,11 +633,15 @@ static void build_advice(struct explanation *x, const struct episode_view *v)
 
 static void explain_build(struct explanation *x, const struct episode_view *v)
 {
+	char pcpu[32] = "";
+
 	memset(x, 0, sizeof(*x));
+	if (v->has_pcpu)
+		snprintf(pcpu, sizeof(pcpu), " pcpu %llu", (unsigned long long)v->pcpu);
 	snprintf(x->head, sizeof(x->head),
-		 "episode %llu  netns %s  %s %s -> %s %s reqid %llu  %s -> %s",
+		 "episode %llu  netns %s  %s %s -> %s %s reqid %llu%s  %s -> %s",
 		 (unsigned long long)v->id, v->netns, v->dir, v->src, v->dst, v->proto,
-		 (unsigned long long)v->reqid, v->old_spi, spi_or_none(v->new_spi));
+		 (unsigned long long)v->reqid, pcpu, v->old_spi, spi_or_none(v->new_spi));
 	build_timeline(x, v);
 	build_lost(x, v);
 	build_switchover(x, v);

@@ -290,6 +290,11 @@ static int dumped_sa(void *ctx, const struct xfrm_sa *sa)
 	a = xfrm_sa_attr(sa, XFRM_UAPI_ATTR_SA_DIR);
 	if (a && mnl_attr_get_payload_len(a) >= 1)
 		e.dir = mnl_attr_get_u8(a);
+	a = xfrm_sa_attr(sa, XFRM_UAPI_ATTR_SA_PCPU);
+	if (a && mnl_attr_get_payload_len(a) == sizeof(__u32)) {
+		e.pcpu = 1;
+		e.pcpu_num = mnl_attr_get_u32(a);
+	}
 	if (e.dir == SA_DIR_UNKNOWN)
 		e.dir = xfrm_watch_sa_dir(&d->obs->watch, &e);
 	if (d->obs->sink.dump_sa)

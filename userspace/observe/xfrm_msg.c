@@ -7,7 +7,7 @@
 
 /* The attributes we report, checked and indexed by type; everything else is skipped. */
 struct attrs {
-	const struct nlattr *tb[XFRM_UAPI_ATTR_SA_DIR + 1];
+	const struct nlattr *tb[XFRM_UAPI_ATTR_SA_PCPU + 1];
 	const char *end; /* where the last attribute seen ends */
 };
 
@@ -27,6 +27,9 @@ static int attr_cb(const struct nlattr *attr, void *data)
 		break;
 	case XFRM_UAPI_ATTR_SA_DIR:
 		err = mnl_attr_validate(attr, MNL_TYPE_U8);
+		break;
+	case XFRM_UAPI_ATTR_SA_PCPU:
+		err = mnl_attr_validate(attr, MNL_TYPE_U32);
 		break;
 	/* whole structs may grow at the end, as the kernel's own policy allows */
 	case XFRMA_SA:
@@ -105,6 +108,8 @@ static void sa_from_attrs(const struct attrs *a, struct sa_event *sa)
 	sa->dir = dir == XFRM_UAPI_SA_DIR_IN    ? SA_DIR_IN
 		  : dir == XFRM_UAPI_SA_DIR_OUT ? SA_DIR_OUT
 					       : SA_DIR_UNKNOWN;
+	sa->pcpu = a->tb[XFRM_UAPI_ATTR_SA_PCPU] != NULL;
+	attr_copy(a, XFRM_UAPI_ATTR_SA_PCPU, &sa->pcpu_num, sizeof(sa->pcpu_num));
 }
 
 static void pol_from_sel(const struct xfrm_selector *sel, struct policy_event *pol)

@@ -59,6 +59,8 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 			"if_id", (json_int_t)e->if_id, "km_state", km_state_name(e->km_state),
 			"hard", hard, "source", event_source_name(source));
 
+		if (e->pcpu)
+			j = json_out_extend(j, json_pack("{s:I}", "pcpu", (json_int_t)e->pcpu_num));
 		if (changed)
 			j = json_out_extend(j, json_pack("{s:o}", "actor", actor_json(&e->actor)));
 		if (last_packet)
@@ -70,6 +72,8 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 			e->ts_ns / 1e9, sa_event_name(e->kind), e->netns, family_name(e->family), src,
 			dst, proto_name(e->proto), spi, e->reqid, sa_dir_label(e->dir),
 			e->kind == SA_EVENT_EXPIRE ? (e->hard ? " hard" : " soft") : "");
+		if (e->pcpu)
+			fprintf(o->out, " pcpu %u", e->pcpu_num);
 		if (changed)
 			fprintf(o->out, " by %s", text_actor(&e->actor, actor));
 		if (last_packet)
