@@ -190,7 +190,7 @@ static __always_inline void emit_sa_at(struct xfrm_state *x, __u8 kind, __u8 har
 	e = bpf_ringbuf_reserve(&sa_events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&events_lost, 1);
-		if (kind == SA_EVENT_DELETE)
+		if (kind == SA_EVENT_DELETE || kind == SA_EVENT_MIGRATE_OUT)
 			take_last_packet(x, spi);
 		return;
 	}
@@ -226,7 +226,7 @@ static __always_inline void emit_sa_at(struct xfrm_state *x, __u8 kind, __u8 har
 	/* a first packet is no one's change: its actor stays unknown */
 	if (kind != SA_EVENT_FIRST_PACKET)
 		fill_actor(&e->actor);
-	if (kind == SA_EVENT_DELETE)
+	if (kind == SA_EVENT_DELETE || kind == SA_EVENT_MIGRATE_OUT)
 		e->last_packet_ns = take_last_packet(x, spi);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -238,8 +238,37 @@ static __always_inline void emit_sa(struct xfrm_state *x, __u8 kind, __u8 hard)
 
 /* ---- SA lifecycle handlers, shared by both attach flavours ---- */
 
+/*
+ * SA migration (XFRM_MSG_MIGRATE_STATE, 7.2): xfrm_do_migrate_state clones the SA
+ * (xfrm_state_migrate_create), deletes the old one, then installs the clone
+ * (xfrm_state_migrate_install: xfrm_state_insert, or xfrm_state_add when the destination
+ * changes). That delete and add are the migration's, not events of their own: from the
+ * create on, this task's entry says which SA migrates and when its delete came; the
+ * install's return emits MIGRATE_OUT (the old SA) and MIGRATE_IN (the clone).
+ */
+struct migration {
+	__u64 old_sa;    /* struct xfrm_state * being migrated */
+	__u64 delete_ns; /* its __xfrm_state_delete; 0: not yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* a task killed midway must not hold an entry */
+	__uint(max_entries, 256);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct migration);
+} migrations SEC(".maps");
+
+static __always_inline struct migration *migration_of_task(void)
+{
+	__u64 task = bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&migrations, &task);
+}
+
 static __always_inline void on_state_add(struct xfrm_state *x, int ret)
 {
+	if (migration_of_task())
+		return; /* the migration's clone: MIGRATE_IN says it */
 	if (ret == 0) /* still VOID here: xfrm_add_sa sets VALID after we return */
 		emit_sa(x, SA_EVENT_ADD, 0);
 }
@@ -258,9 +287,16 @@ static __always_inline void on_state_update(struct xfrm_state *x, int ret)
 
 static __always_inline void on_state_delete(struct xfrm_state *x)
 {
+	struct migration *m = migration_of_task();
+
 	/* __xfrm_state_delete only acts on states not yet dead */
-	if (BPF_CORE_READ(x, km.state) != XFRM_KM_DEAD)
-		emit_sa(x, SA_EVENT_DELETE, 0);
+	if (BPF_CORE_READ(x, km.state) == XFRM_KM_DEAD)
+		return;
+	if (m && m->old_sa == (__u64)x) {
+		m->delete_ns = bpf_ktime_get_ns(); /* MIGRATE_OUT's time */
+		return;
+	}
+	emit_sa(x, SA_EVENT_DELETE, 0);
 }
 
 SEC("fexit/xfrm_state_add")
@@ -274,6 +310,48 @@ SEC("fexit/xfrm_state_update")
 int BPF_PROG(fexit_state_update, struct xfrm_state *x, int ret)
 {
 	on_state_update(x, ret);
+	return 0;
+}
+
+SEC("fentry/xfrm_state_migrate_create")
+int BPF_PROG(fentry_migrate_create, struct xfrm_state *x)
+{
+	__u64 task = bpf_get_current_pid_tgid();
+	struct migration m = { .old_sa = (__u64)x };
+
+	bpf_map_update_elem(&migrations, &task, &m, BPF_ANY);
+	return 0;
+}
+
+SEC("fexit/xfrm_state_migrate_create")
+int BPF_PROG(fexit_migrate_create, struct xfrm_state *x, void *m, void *net, void *extack,
+	     struct xfrm_state *xc)
+{
+	__u64 task = bpf_get_current_pid_tgid();
+
+	if (!xc) /* no clone: nothing will be installed */
+		bpf_map_delete_elem(&migrations, &task);
+	return 0;
+}
+
+SEC("fexit/xfrm_state_migrate_install")
+int BPF_PROG(fexit_migrate_install, struct xfrm_state *x, struct xfrm_state *xc, void *m,
+	     void *extack, int ret)
+{
+	__u64 task = bpf_get_current_pid_tgid(), deleted = 0;
+	struct migration *mig = bpf_map_lookup_elem(&migrations, &task);
+
+	if (mig) {
+		deleted = mig->delete_ns;
+		bpf_map_delete_elem(&migrations, &task);
+	}
+	if (ret != 0) { /* both gone (the kernel's choice, against SN/IV reuse): a delete */
+		if (deleted)
+			emit_sa_at(x, SA_EVENT_DELETE, 0, deleted, SA_DIR_UNKNOWN);
+		return 0;
+	}
+	emit_sa_at(x, SA_EVENT_MIGRATE_OUT, 0, deleted, SA_DIR_UNKNOWN);
+	emit_sa(xc, SA_EVENT_MIGRATE_IN, 0);
 	return 0;
 }
 

@@ -14,6 +14,11 @@ enum sa_event_kind {
 	SA_EVENT_EXPIRE = 4, /* soft or hard expiry notification */
 	SA_EVENT_FIRST_PACKET = 5, /* the SA carried its first packet: outbound encrypted,
 				    * inbound decrypted (ts_ns: when); BPF only */
+	/* XFRM_MSG_MIGRATE_STATE (7.2): one SA moved to new addresses, mark or reqid, its SPI,
+	 * keys and sequence numbers kept; not a rekey. The old SA's identity leaves (ts_ns:
+	 * when the kernel removed it), then the new one's arrives (ts_ns: installed). */
+	SA_EVENT_MIGRATE_OUT = 6,
+	SA_EVENT_MIGRATE_IN = 7,
 };
 
 /* Why a packet was dropped: a fixed vocabulary, documented in the README. */

@@ -426,6 +426,58 @@ static void test_pcpu_flows(void **state)
 		assert_int_equal(seen[c], 2);
 }
 
+/*
+ * An SA migrated to a new destination (7.2's MIGRATE_STATE): one episode of its own kind,
+ * clean without loss however short its moment without the SA; the SA is then on its new
+ * flow, where the next rekey finds it. With drops in that moment: a gap, and its drops.
+ */
+static void test_migration(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct sa_event e;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x3000, SA_DIR_IN);
+	e = sa(SA_EVENT_MIGRATE_OUT, NS_A, 0x1000, SA_DIR_OUT, 1, 100);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_MIGRATE_IN, NS_A, 0x1000, SA_DIR_OUT, 1, 100);
+	e.ts_ns += 10000; /* 10 us later */
+	inet_pton(AF_INET, "192.0.2.3", e.daddr);
+	episode_feed_sa(eng, &e);
+	/* the next rekey: on the new flow (192.0.2.3), replacing the migrated SA */
+	e = sa(SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 1, 500);
+	inet_pton(AF_INET, "192.0.2.3", e.daddr);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1, 600);
+	inet_pton(AF_INET, "192.0.2.3", e.daddr);
+	episode_feed_sa(eng, &e);
+	/* the inbound SA migrated too, and packets fell in its moment without an SA */
+	e = sa(SA_EVENT_MIGRATE_OUT, NS_A, 0x3000, SA_DIR_IN, 1, 700);
+	episode_feed_sa(eng, &e);
+	drops(eng, NS_A, 0x3000, DROP_IN_NO_STATE, 3, 700, 701);
+	e = sa(SA_EVENT_MIGRATE_IN, NS_A, 0x3000, SA_DIR_IN, 1, 701);
+	e.reqid = 2; /* a new reqid: another flow again */
+	episode_feed_sa(eng, &e);
+	settle_all(eng, 701);
+	assert_int_equal(n_out, 3);
+	assert_int_equal(out[0].kind, EPISODE_MIGRATED);
+	assert_int_equal(out[0].old_spi, htonl(0x1000));
+	assert_int_equal(out[0].new_spi, htonl(0x1000));
+	assert_true(out[0].has_gap);
+	assert_int_equal(out[0].gap_ns, 10000);
+	assert_int_equal(out[0].drops_total, 0);
+	assert_int_equal(out[0].verdict, VERDICT_CLEAN);
+	assert_int_equal(out[1].kind, EPISODE_REPLACED);
+	assert_int_equal(out[1].old_spi, htonl(0x1000));
+	assert_int_equal(out[1].new_spi, htonl(0x2000));
+	assert_int_equal(out[1].flow.daddr[0], htonl(0xc0000203)); /* 192.0.2.3 */
+	assert_int_equal(out[1].overlap_ns, 100 * MS);
+	assert_int_equal(out[2].kind, EPISODE_MIGRATED);
+	assert_int_equal(out[2].old_spi, htonl(0x3000));
+	assert_int_equal(out[2].drops_total, 3);
+	assert_int_equal(out[2].verdict, VERDICT_GAP);
+}
+
 /* Both sources report the same events, netlink later and the delete out of order. */
 static void test_duplicates(void **state)
 {
@@ -913,7 +965,7 @@ int main(void)
 		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
 		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
-		T(test_interleaved_flows),    T(test_pcpu_flows),
+		T(test_interleaved_flows),    T(test_pcpu_flows),          T(test_migration),
 		T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),

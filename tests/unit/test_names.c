@@ -28,16 +28,18 @@ static void test_drop_causes(void **state)
 
 static void test_sa_events(void **state)
 {
-	static const char *const trace[] = { "sa_add", "sa_update", "sa_delete", "sa_expire",
-					     "sa_first_packet" };
-	static const char *const label[] = { "add", "update", "delete", "expire", "first_packet" };
+	static const char *const trace[] = { "sa_add",		"sa_update",	  "sa_delete",
+					     "sa_expire",	"sa_first_packet", "sa_migrate_out",
+					     "sa_migrate_in" };
+	static const char *const label[] = { "add",	     "update",	    "delete",	  "expire",
+					     "first_packet", "migrate_out", "migrate_in" };
 
 	(void)state;
-	for (int k = SA_EVENT_ADD; k <= SA_EVENT_FIRST_PACKET; k++) {
+	for (int k = SA_EVENT_ADD; k <= SA_EVENT_MIGRATE_IN; k++) {
 		assert_string_equal(sa_event_name(k), trace[k - SA_EVENT_ADD]);
 		assert_string_equal(sa_event_label(k), label[k - SA_EVENT_ADD]);
 	}
-	static const int outside[] = { 0, SA_EVENT_FIRST_PACKET + 1, 100, 255 };
+	static const int outside[] = { 0, SA_EVENT_MIGRATE_IN + 1, 100, 255 };
 
 	for (size_t i = 0; i < N_OF(outside); i++) {
 		assert_string_equal(sa_event_name(outside[i]), "?");
@@ -181,7 +183,7 @@ static void test_tables_complete(void **state)
 		assert_non_null(episode_kind_names[i]);
 	assert_int_equal(N_OF(km_state_names), XFRM_KM_DEAD + 1);
 	assert_int_equal(N_OF(policy_dir_names), XFRM_POLICY_FWD + 1);
-	assert_int_equal(N_OF(sa_event_names), SA_EVENT_FIRST_PACKET + 1);
+	assert_int_equal(N_OF(sa_event_names), SA_EVENT_MIGRATE_IN + 1);
 	for (size_t i = VERDICT_CLEAN; i < N_OF(verdict_names); i++)
 		assert_true(verdict_names[i][0] && *verdict_names[i][1]);
 	for (size_t i = 0; i < N_OF(loss_phase_names); i++)

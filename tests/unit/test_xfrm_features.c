@@ -81,7 +81,7 @@ int __wrap_xfrm_client_run(struct xfrm_client *c, struct xfrm_batch *b)
 								     0);
 		assert_int_equal(i->replay_window, 0); /* a direction "out" SA may have none */
 	} else {
-		const struct migrate_state_req *m = mnl_nlmsg_get_payload(nlh);
+		const struct xfrm_uapi_migrate_state *m = mnl_nlmsg_get_payload(nlh);
 
 		assert_int_equal(mnl_nlmsg_get_payload_len(nlh), 132); /* 7.2's uapi struct */
 		assert_int_equal(m->id.spi, htonl(0x100));

@@ -40,6 +40,8 @@ static const char *const sa_event_names[][2] = {
 	[SA_EVENT_DELETE] = { "sa_delete", "delete" },
 	[SA_EVENT_EXPIRE] = { "sa_expire", "expire" },
 	[SA_EVENT_FIRST_PACKET] = { "sa_first_packet", "first_packet" },
+	[SA_EVENT_MIGRATE_OUT] = { "sa_migrate_out", "migrate_out" },
+	[SA_EVENT_MIGRATE_IN] = { "sa_migrate_in", "migrate_in" },
 };
 
 static const char *sa_event_spelling(enum sa_event_kind kind, int column)
@@ -140,6 +142,7 @@ static const char *const episode_kind_names[EPISODE_KIND_MAX] = {
 	[EPISODE_REPLACED] = "replaced",
 	[EPISODE_UNREPLACED] = "unreplaced",
 	[EPISODE_EXPIRED] = "expired",
+	[EPISODE_MIGRATED] = "migrated",
 };
 
 const char *episode_kind_name(enum episode_kind kind)

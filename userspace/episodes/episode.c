@@ -401,7 +401,9 @@ static void maybe_complete(struct episode_engine *eng, struct active *a, __u64 t
 {
 	const struct episode *ep = &a->ep;
 
-	if (ep->t_delete_old && ep->t_insert_new && (!a->pinned || ep->t_switch))
+	/* a migrated SA keeps its SPI: no policy has to move */
+	if (ep->t_delete_old && ep->t_insert_new &&
+	    (!a->pinned || ep->t_switch || ep->kind == EPISODE_MIGRATED))
 		complete(eng, a, ts);
 }
 
@@ -518,8 +520,10 @@ enum episode_verdict episode_verdict_of(const struct episode *ep)
 			most = ep->phase[order[i].phase].drops;
 			verdict = order[i].verdict;
 		}
-	/* losses no phase explains, or a time without an SA that nothing happened to fall in */
-	if (verdict == VERDICT_CLEAN && (ep->drops_total || (ep->has_gap && ep->gap_ns)))
+	/* losses no phase explains, or a time without an SA that nothing happened to fall in
+	 * (a migration's is the kernel's, inside one request: only its losses count) */
+	if (verdict == VERDICT_CLEAN &&
+	    (ep->drops_total || (ep->has_gap && ep->gap_ns && ep->kind != EPISODE_MIGRATED)))
 		verdict = VERDICT_GAP;
 	return verdict;
 }
@@ -690,6 +694,60 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 	flow_maybe_free(eng, f);
 }
 
+/*
+ * An SA migration, its old identity leaving: the flow loses the SA, and an episode of its
+ * own kind waits for the same SPI to arrive (MIGRATE_IN), on whatever flow its new
+ * addresses, mark or reqid make it. Never a replacement: no other episode is touched.
+ */
+static void on_migrate_out(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct live_sa gone;
+	struct active *a;
+	struct flow *f;
+	int i;
+
+	f = flow_of_sa(eng, e, &i);
+	if (!f) {
+		eng->st.duplicates++;
+		return;
+	}
+	gone = flow_remove_sa(eng, f, i);
+	a = active_new(eng, f, e->ts_ns);
+	if (a) {
+		a->ep.kind = EPISODE_MIGRATED;
+		a->ep.old_spi = gone.spi;
+		a->ep.t_delete_old = e->ts_ns;
+		a->ep.delete_actor = e->actor;
+		a->ep.old_last_packet_ns = e->last_packet_ns;
+	}
+	flow_maybe_free(eng, f);
+}
+
+/* ...and arriving: the migration's episode complete, the SA on its new flow. */
+static void on_migrate_in(struct episode_engine *eng, const struct sa_event *e)
+{
+	struct flow_key k;
+	struct active *a;
+	struct flow *f;
+
+	for (a = eng->open.head; a; a = a->next)
+		if (a->ep.kind == EPISODE_MIGRATED && !a->ep.t_insert_new &&
+		    a->ep.flow.netns == e->netns && a->ep.old_spi == e->spi)
+			break;
+	flow_key_of(e, &k);
+	f = flow_get(eng, &k, true);
+	if (!f)
+		return;
+	if (flow_find_sa(f, e->spi) < 0)
+		flow_add_sa(eng, f, e->spi, e->ts_ns);
+	if (!a)
+		return; /* its old identity was never seen (before our baseline) */
+	a->ep.new_spi = e->spi;
+	a->ep.t_insert_new = e->ts_ns;
+	a->ep.insert_actor = e->actor;
+	maybe_complete(eng, a, e->ts_ns);
+}
+
 /* A hard expiry: before its delete (mark the SA) or after it (mark the episode). */
 static void on_hard_expire(struct episode_engine *eng, const struct sa_event *e)
 {
@@ -758,6 +816,12 @@ static void apply_sa(struct episode_engine *eng, const struct sa_event *e)
 		break;
 	case SA_EVENT_FIRST_PACKET:
 		on_first_packet(eng, e);
+		break;
+	case SA_EVENT_MIGRATE_OUT:
+		on_migrate_out(eng, e);
+		break;
+	case SA_EVENT_MIGRATE_IN:
+		on_migrate_in(eng, e);
 		break;
 	default: /* updates change neither keys nor SPIs */
 		break;

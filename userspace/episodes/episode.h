@@ -55,6 +55,7 @@ enum episode_kind {
 	EPISODE_REPLACED = 1,
 	EPISODE_UNREPLACED,
 	EPISODE_EXPIRED,
+	EPISODE_MIGRATED, /* moved by XFRM_MSG_MIGRATE_STATE: same SPI and keys, not a rekey */
 	EPISODE_KIND_MAX,
 };
 

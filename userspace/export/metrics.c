@@ -242,7 +242,8 @@ void metrics_episode(struct metrics *m, const struct episode *ep, const char *ne
 		if (s)
 			s->count += ep->drops[c];
 	}
-	if (ep->has_gap) {
+	/* a migration's moment without its SA (one syscall's) is no rekey gap */
+	if (ep->has_gap && ep->kind != EPISODE_MIGRATED) {
 		observe(&m->hist[H_GAP][d], ep->gap_ns / 1e9);
 		observe(&m->hist[H_OVERLAP][d], ep->overlap_ns / 1e9);
 		k = series_key(F_LAST_GAP, netns);

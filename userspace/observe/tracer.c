@@ -72,6 +72,9 @@ static void set_autoload(const struct tracer *t)
 	bpf_program__set_autoload(s->progs.kprobe_policy_insert, kprobe && pol_ins);
 	bpf_program__set_autoload(s->progs.kretprobe_policy_insert, kprobe && pol_ins);
 	bpf_program__set_autoload(s->progs.kprobe_policy_delete, kprobe && pol_del);
+	bpf_program__set_autoload(s->progs.fentry_migrate_create, t->migrate);
+	bpf_program__set_autoload(s->progs.fexit_migrate_create, t->migrate);
+	bpf_program__set_autoload(s->progs.fexit_migrate_install, t->migrate);
 	bpf_program__set_autoload(s->progs.fentry_sa_output, fentry && packets);
 	bpf_program__set_autoload(s->progs.fentry_sa_input, fentry && packets);
 	bpf_program__set_autoload(s->progs.kprobe_sa_output, kprobe && packets);
@@ -93,6 +96,27 @@ static bool switchover_possible(const struct tracer *t, const struct btf *vmlinu
 			return false;
 	}
 	return true;
+}
+
+/* fn in the kernel's BTF as a function of nargs parameters */
+static bool btf_func_has_args(const struct btf *vmlinux, const char *fn, __u16 nargs)
+{
+	__s32 id = btf__find_by_name_kind(vmlinux, fn, BTF_KIND_FUNC);
+	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(vmlinux, id);
+
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;
+	return t && btf_is_func_proto(t) && btf_vlen(t) == nargs;
+}
+
+/*
+ * The SA migration hooks (7.2's XFRM_MSG_MIGRATE_STATE): fentry only, and only on the
+ * functions as 7.2 has them (their return value is read after the 4th argument).
+ */
+static bool migrate_possible(const struct tracer *t, const struct btf *vmlinux)
+{
+	return t->mode == PROBE_FENTRY &&
+	       btf_func_has_args(vmlinux, TRACER_MIGRATE_CREATE_FUNC, 4) &&
+	       btf_func_has_args(vmlinux, TRACER_MIGRATE_INSTALL_FUNC, 4);
 }
 
 /* One more thing this mode cannot see, for the start line. */
@@ -172,6 +196,7 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, bool switch
 			   ksyms_has(&t->ksyms, "xfrm_audit_policy_delete");
 	t->switchover_off = !switchover;
 	t->switchover = switchover && switchover_possible(t, vmlinux);
+	t->migrate = migrate_possible(t, vmlinux);
 
 	t->skel = xfrm_trace_bpf__open();
 	if (!t->skel) {
@@ -235,6 +260,9 @@ int tracer_open(struct tracer *t, bool forced, enum probe_mode want, bool switch
 				       "kprobes)"
 				     : "SA first and last packets (no " TRACER_SA_OUTPUT_FUNC
 				       " or " TRACER_SA_INPUT_FUNC " to attach to)");
+	if (t->mode == PROBE_KPROBE && btf_func_has_args(vmlinux, TRACER_MIGRATE_INSTALL_FUNC, 4))
+		blind_add(t, "SA migrations (" TRACER_MIGRATE_INSTALL_FUNC " is hooked in fentry "
+			     "mode only: a migration reads as a delete, and maybe an add)");
 	btf__free(vmlinux);
 	return 0;
 fail:

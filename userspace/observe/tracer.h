@@ -33,6 +33,7 @@ struct tracer {
 	bool policy_delete; /* policy deletes seen by BPF (xfrm_audit_policy_delete) */
 	bool switchover;     /* per-packet hooks: each SA's first and last packet */
 	bool switchover_off; /* not wanted (their cost per packet) */
+	bool migrate;        /* SA migrations (MIGRATE_STATE) seen as such, not as delete + add */
 	struct ksyms ksyms;
 	struct drop_reasons reasons;
 	char blind[384]; /* what this mode cannot see, for the start line */
@@ -45,6 +46,9 @@ struct tracer {
  */
 #define TRACER_SA_OUTPUT_FUNC "xfrm_replay_overflow"
 #define TRACER_SA_INPUT_FUNC "xfrm_replay_advance"
+/* Where an SA migration (7.2) is seen: its clone made, then installed */
+#define TRACER_MIGRATE_CREATE_FUNC "xfrm_state_migrate_create"
+#define TRACER_MIGRATE_INSTALL_FUNC "xfrm_state_migrate_install"
 
 /*
  * forced: use exactly mode or fail. switchover: attach the per-packet hooks where the kernel

@@ -15,19 +15,6 @@
 #include "xfrm_client.h"
 #include "xfrm_sa.h"
 
-/* struct xfrm_user_migrate_state of 7.2's uapi, which the build's headers may predate */
-struct migrate_state_req {
-	struct xfrm_usersa_id id;
-	xfrm_address_t new_daddr;
-	xfrm_address_t new_saddr;
-	struct xfrm_mark old_mark;
-	struct xfrm_selector new_sel;
-	__u32 new_reqid;
-	__u32 flags;
-	__u16 new_family;
-	__u16 reserved;
-};
-
 #define PROBE_SRC 0xc0000201 /* 192.0.2.1 -> 192.0.2.2 (TEST-NET-1), in a namespace of ours */
 #define PROBE_DST 0xc0000202
 #define PROBE_KEY_BYTES 20   /* rfc4106(gcm(aes)): a 128-bit key and a 4-byte salt */
@@ -108,7 +95,7 @@ static bool sa_kept_attr(struct xfrm_client *c, __u32 spi, __u16 attr)
 /* The SA of spi moved to another destination: 0 where the kernel has MIGRATE_STATE. */
 static int migrate_sa(struct xfrm_client *c, __u32 spi)
 {
-	struct migrate_state_req m = {
+	struct xfrm_uapi_migrate_state m = {
 		.id = { .daddr.a4 = htonl(PROBE_DST), .spi = htonl(spi), .family = AF_INET,
 			.proto = IPPROTO_ESP },
 		.new_daddr.a4 = htonl(PROBE_DST + 1),
