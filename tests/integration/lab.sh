@@ -96,7 +96,10 @@ lab_with_sequdp() {
 	SEQ_LOST=$LOST
 	R=$(jq -c '.strategies[0]' "$WORK/$s/report.json")
 	check_eq "$s lab: rekeys" "$(jq .rekeys <<<"$R")" 20
-	check_ge "$s lab: datagrams sequdp sent" "$(awk '/^sent/ { print $2 }' "$WORK/send-$s")" 4000
+	# sequdp sends at 1000/s from the lab's start line until the lab is over: 1000 datagrams
+	# are 1 s of the lab's 4 s of rekeys (every 200 ms), 5 rekeys under its traffic at least.
+	# (More is usual; 2916 seen on a machine running four VMs, sequdp starting late.)
+	check_ge "$s lab: datagrams sequdp sent" "$(awk '/^sent/ { print $2 }' "$WORK/send-$s")" 1000
 	# Every datagram lost is claimed: attributed >= what both receivers lost. Exactly equal
 	# in most runs (137 = 84 + 53); once the monitor claimed one drop more than both
 	# receivers lost (137 for 133 + 3). Which packet that was is for the attribution work
