@@ -641,6 +641,22 @@ static struct flow *flow_of_sa(struct episode_engine *eng, const struct sa_event
 	return *idx < 0 ? NULL : f;
 }
 
+/* The SA of e off its flow (into gone): the flow, or NULL for an SA not known (a duplicate). */
+static struct flow *take_sa(struct episode_engine *eng, const struct sa_event *e,
+			    struct live_sa *gone)
+{
+	struct flow *f;
+	int i;
+
+	f = flow_of_sa(eng, e, &i);
+	if (!f) {
+		eng->st.duplicates++;
+		return NULL;
+	}
+	*gone = flow_remove_sa(eng, f, i);
+	return f;
+}
+
 static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 {
 	struct actor actor = e->actor;
@@ -648,14 +664,10 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 	struct live_sa gone;
 	struct active *a, *next;
 	bool involved = false;
-	int i;
 
-	f = flow_of_sa(eng, e, &i);
-	if (!f) {
-		eng->st.duplicates++;
+	f = take_sa(eng, e, &gone);
+	if (!f)
 		return;
-	}
-	gone = flow_remove_sa(eng, f, i);
 	/* netlink does not say who deleted; after a hard expiry it was the kernel */
 	if (actor.kind == ACTOR_UNKNOWN && gone.hard_expired)
 		actor.kind = ACTOR_KERNEL;
@@ -704,14 +716,10 @@ static void on_migrate_out(struct episode_engine *eng, const struct sa_event *e)
 	struct live_sa gone;
 	struct active *a;
 	struct flow *f;
-	int i;
 
-	f = flow_of_sa(eng, e, &i);
-	if (!f) {
-		eng->st.duplicates++;
+	f = take_sa(eng, e, &gone);
+	if (!f)
 		return;
-	}
-	gone = flow_remove_sa(eng, f, i);
 	a = active_new(eng, f, e->ts_ns);
 	if (a) {
 		a->ep.kind = EPISODE_MIGRATED;
