@@ -349,8 +349,9 @@ sa_spis() {
 # sa_settings NS: what 'ip xfrm state' says of NS's SAs but SPIs, keys and replay counters,
 # as sorted lines: equal before and after a rekey that carried every setting over
 sa_settings() {
+	# (lastused: when it last carried a packet, a usage time 6.12 reports, not a setting)
 	ip -n "$1" xfrm state | sed -e 's/spi 0x[0-9a-f]*/spi */' -e '/aead \|enc \|auth/d' \
-		-e '/anti-replay/d' | sort
+		-e '/anti-replay/d' -e '/lastused/d' | sort
 }
 
 # --- monitor scenarios: 'rekeygap monitor' on a port of its own, read with curl ---
