@@ -444,10 +444,16 @@ static enum loss_phase phase_of(const struct episode *ep, const struct drop_key 
 {
 	if (k->cause == DROP_IN_ICV_FAIL)
 		return LOSS_KEY_MISMATCH;
+	/* an SA is VOID from its insert until its request returns: 7.2 drops a packet meeting
+	 * it then as state invalid, still before the SA was valid */
 	if (k->spi && k->spi == ep->new_spi && k->spi != ep->old_spi &&
-	    (!ep->t_insert_new || first < ep->t_insert_new))
+	    (!ep->t_insert_new || first < ep->t_insert_new ||
+	     (k->cause == DROP_IN_STATE_INVALID && first < ep->t_insert_new + EPISODE_REORDER_NS)))
 		return LOSS_PEER_EARLY;
-	if ((!k->spi || k->spi == ep->old_spi) && ep->t_delete_old && first >= ep->t_delete_old) {
+	/* no state for the old SPI: it was gone, whatever a delete timed on receipt (netlink,
+	 * behind the drops' kernel times) says */
+	if ((!k->spi || k->spi == ep->old_spi) && ep->t_delete_old &&
+	    (first >= ep->t_delete_old || (k->spi && k->cause == DROP_IN_NO_STATE))) {
 		/* the old SA gone: with its successor in place it was removed too early */
 		if (ep->t_insert_new && ep->t_insert_new <= first && ep->new_spi != ep->old_spi &&
 		    k->spi)
