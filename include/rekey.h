@@ -35,12 +35,22 @@ enum rekey_strategy {
 	REKEY_UPDATE,
 };
 
-/* Which SA: by its addresses, and its SPI when more than one SA fits them. */
+/*
+ * Which SA: by its addresses, and its SPI when more than one SA fits them. Per-CPU SAs
+ * (XFRMA_SA_PCPU, Linux 6.13+: one SA of the flow per CPU, each rekeyed on its own) are
+ * found only by their CPU: with per_cpu, the SA of CPU pcpu_num; without, SAs that have
+ * none.
+ */
 struct rekey_target {
 	__u16 family;
 	xfrm_address_t saddr, daddr;
 	__be32 spi; /* 0: the only ESP SA from saddr to daddr */
+	bool per_cpu;
+	__u32 pcpu_num;
 };
+
+/* The largest number of per-CPU SAs of one flow rekey_pcpu_nums lists. */
+#define REKEY_PCPU_MAX 256
 
 struct rekey_options {
 	enum rekey_strategy strategy;
@@ -73,6 +83,14 @@ struct rekey;
  */
 int rekey_open(struct rekey **rk, const char *out_netns, const char *in_netns,
 	       const struct rekey_target *target, char *err, size_t errlen);
+
+/*
+ * The CPUs of the per-CPU SAs from target's saddr to daddr in netns (NULL: ours), target's
+ * spi and pcpu_num ignored: their number (at most max into nums, ascending), or -errno with
+ * one line in err.
+ */
+int rekey_pcpu_nums(const char *netns, const struct rekey_target *target, __u32 *nums, int max,
+		    char *err, size_t errlen);
 
 /*
  * What rekey_open found besides the SA pair: SAs an interrupted make-before-break left

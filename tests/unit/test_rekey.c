@@ -19,6 +19,7 @@
 #include "rekey.c"
 
 #include "data/getsa-replies.h"
+#include "xfrm_uapi.h"
 
 #define OUT_NS 4026532101u /* the namespaces' inode numbers, as netns_open gives them */
 #define IN_NS 4026532102u
@@ -26,6 +27,7 @@
 #define LEFTOVER 0x5a5a0001u /* the new SA of a killed make-before-break */
 #define STRANGER 0x77770001u /* a sibling someone else made */
 #define NEW_SPI 0x6b6b0001u
+#define CPU_SPI 0x300u      /* per-CPU SAs: CPU n's SPI is CPU_SPI + n */
 #define SEC 1000000000ull
 
 /* --- the mocks --------------------------------------------------------------------------- */
@@ -133,6 +135,7 @@ struct fixture {
 	struct xfrm_sa out_left, in_left;           /* its siblings, SPI LEFTOVER */
 	struct xfrm_sa out_stranger, in_stranger;   /* siblings, SPI STRANGER */
 	struct xfrm_sa in_other;                    /* not a sibling (another reqid), LEFTOVER */
+	struct xfrm_sa out_cpu[2], in_cpu[2];       /* per-CPU SAs of CPU 0 and 1, CPU_SPI + n */
 	struct sa_list out_dump, in_dump;
 };
 
@@ -168,6 +171,14 @@ static int setup(void **state)
 	sibling(&f.in, STRANGER, 0x22, &f.in_stranger);
 	sibling(&f.in, LEFTOVER, 0x11, &f.in_other);
 	f.in_other.info.reqid++;
+	for (__u32 cpu = 0; cpu < 2; cpu++) {
+		sibling(&f.out, CPU_SPI + cpu, 0x33, &f.out_cpu[cpu]);
+		sibling(&f.in, CPU_SPI + cpu, 0x33, &f.in_cpu[cpu]);
+		assert_int_equal(xfrm_sa_put_attr(&f.out_cpu[cpu], XFRM_UAPI_ATTR_SA_PCPU, &cpu,
+						  sizeof(cpu)), 0);
+		assert_int_equal(xfrm_sa_put_attr(&f.in_cpu[cpu], XFRM_UAPI_ATTR_SA_PCPU, &cpu,
+						  sizeof(cpu)), 0);
+	}
 	f.target.family = AF_INET;
 	f.target.saddr = f.out.info.saddr;
 	f.target.daddr = f.out.info.id.daddr;
@@ -397,6 +408,104 @@ static void test_clean_pair(void **state)
 	assert_int_equal(access(f->journal, F_OK), -1);
 }
 
+/* --- per-CPU SAs ------------------------------------------------------------------------ */
+
+/*
+ * A flow with an SA of no CPU and one per CPU: --pcpu 1 takes CPU 1's pair alone (the others
+ * are no leftovers of it), its successor is CPU 1's too, its journal is its own.
+ */
+static void test_pcpu_sa_of_one_cpu(void **state)
+{
+	struct fixture *f = *state;
+	struct rekey_options opt = {
+		.strategy = REKEY_MAKE_BEFORE_BREAK,
+		.new_spi = htonl(NEW_SPI),
+	};
+	struct rekey_report rep;
+	struct rekey *rk = NULL;
+	char err[256], journal[200];
+	__u32 cpu;
+
+	f->target.per_cpu = true;
+	f->target.pcpu_num = 1;
+	f->out_dump = (struct sa_list){ 3, { &f->out_cpu[0], &f->out, &f->out_cpu[1] } };
+	f->in_dump = (struct sa_list){ 3, { &f->in_cpu[1], &f->in_cpu[0], &f->in } };
+	assert_int_equal(open_pair(f, &rk, err, sizeof(err)), 0);
+	assert_string_equal(rekey_note(rk), "");
+	assert_int_equal(ntohl(rk->out.sa.info.id.spi), CPU_SPI + 1);
+	assert_int_equal(ntohl(rk->in.sa.info.id.spi), CPU_SPI + 1);
+	assert_int_equal(rekey_run(rk, &opt, &rep, err, sizeof(err)), 0);
+	assert_int_equal(ntohl(rep.old_spi), CPU_SPI + 1);
+	assert_true(xfrm_sa_pcpu(&rk->out.sa, &cpu));
+	assert_int_equal(cpu, 1);
+	assert_true(xfrm_sa_pcpu(&rk->in.sa, &cpu));
+	assert_int_equal(cpu, 1);
+	snprintf(journal, sizeof(journal), "%s-cpu1", f->journal);
+	assert_int_equal(access(journal, F_OK), 0);
+	assert_int_equal(access(f->journal, F_OK), -1);
+	rekey_close(rk);
+	/* only CPU 1's old pair went */
+	assert_int_equal(n_sent, 4);
+	for (unsigned int i = 0; i < n_sent; i++)
+		assert_true(sent[i].spi == NEW_SPI || sent[i].spi == CPU_SPI + 1);
+	assert_int_equal(access(journal, F_OK), -1);
+}
+
+/* rekey_open of the out side alone, failing there: its error. */
+static int open_out_fails(struct fixture *f, char *err, size_t errlen)
+{
+	struct rekey *rk = NULL;
+
+	expect_string(__wrap_netns_open, name, "ns-out");
+	will_return(__wrap_netns_open, OUT_NS);
+	will_return(__wrap_xfrm_sa_dump, &f->out_dump);
+	return rekey_open(&rk, "ns-out", "ns-in", &f->target, err, errlen);
+}
+
+/* Per-CPU SAs are never taken without --pcpu, nor of another CPU: the error says why. */
+static void test_pcpu_not_taken(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	f->out_dump = (struct sa_list){ 2, { &f->out_cpu[0], &f->out_cpu[1] } };
+	assert_int_equal(open_out_fails(f, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "no ESP SA from 192.0.2.2 to 192.0.2.1 in ns-out (only per-CPU "
+				 "SAs: choose one with --pcpu CPU, or --pcpu all)");
+	f->target.per_cpu = true;
+	f->target.pcpu_num = 5;
+	assert_int_equal(open_out_fails(f, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "no ESP SA from 192.0.2.2 to 192.0.2.1 of cpu 5 in ns-out (the "
+				 "per-CPU SAs there are of other CPUs: --pcpu all takes each)");
+	f->out_dump = (struct sa_list){ 1, { &f->out } };
+	assert_int_equal(open_out_fails(f, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "no ESP SA from 192.0.2.2 to 192.0.2.1 of cpu 5 in ns-out (no "
+				 "per-CPU SAs there: leave out --pcpu)");
+	assert_int_equal(n_sent, 0);
+}
+
+/* The CPUs of a flow's per-CPU SAs: each once, ascending; more than max is an error. */
+static void test_pcpu_nums(void **state)
+{
+	struct fixture *f = *state;
+	struct sa_list dump = { 4, { &f->out_cpu[1], &f->out, &f->out_cpu[0], &f->out_cpu[1] } };
+	__u32 nums[2];
+	char err[256];
+
+	expect_string(__wrap_netns_open, name, "ns-out");
+	will_return(__wrap_netns_open, OUT_NS);
+	will_return(__wrap_xfrm_sa_dump, &dump);
+	assert_int_equal(rekey_pcpu_nums("ns-out", &f->target, nums, 2, err, sizeof(err)), 2);
+	assert_int_equal(nums[0], 0);
+	assert_int_equal(nums[1], 1);
+	expect_string(__wrap_netns_open, name, "ns-out");
+	will_return(__wrap_netns_open, OUT_NS);
+	will_return(__wrap_xfrm_sa_dump, &dump);
+	assert_int_equal(rekey_pcpu_nums("ns-out", &f->target, nums, 1, err, sizeof(err)),
+			 -E2BIG);
+	assert_string_equal(err, "more than 1 per-CPU SAs in ns-out");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -405,6 +514,8 @@ int main(void)
 		T(test_adopted_and_deleted_after_grace), T(test_adopted_deleted_at_close),
 		T(test_sibling_not_in_journal),          T(test_no_journal),
 		T(test_journal_names_a_stranger),        T(test_clean_pair),
+		T(test_pcpu_sa_of_one_cpu),              T(test_pcpu_not_taken),
+		T(test_pcpu_nums),
 	};
 
 	return cmocka_run_group_tests_name("rekey", tests, NULL, NULL);

@@ -29,17 +29,21 @@ static char *print_samples(bool json)
 	struct summary sm = { 4, 1, 1, 25, 31, durations };
 	struct loss_count before = { { 0 } }, after = { { 0 } };
 	struct rekey_report r = sample_report();
+	/* the second rekey is of a per-CPU SA, CPU 3's */
+	struct rekey_target plain = { .family = AF_INET },
+			    cpu3 = { .family = AF_INET, .per_cpu = true, .pcpu_num = 3 };
 	char *buf = NULL;
 	size_t len;
 	FILE *out = open_memstream(&buf, &len);
 
 	assert_non_null(out);
-	print_rekey(out, json, 1, REKEY_DELETE_ADD, &r, 0, "");
+	print_rekey(out, json, 1, REKEY_DELETE_ADD, &plain, &r, 0, "");
 	r.key_changed = -1;
-	print_rekey(out, json, 2, REKEY_UPDATE, &r, 0, "");
+	print_rekey(out, json, 2, REKEY_UPDATE, &cpu3, &r, 0, "");
 	r.key_changed = 0;
 	r.spi_retries = 3;
-	print_rekey(out, json, 3, REKEY_MAKE_BEFORE_BREAK, &r, -EEXIST, "NEWSA in a: File exists");
+	print_rekey(out, json, 3, REKEY_MAKE_BEFORE_BREAK, &plain, &r, -EEXIST,
+		    "NEWSA in a: File exists");
 	after.by_cause[DROP_IN_NO_STATE] = 5;
 	after.by_cause[DROP_OUT_NO_STATE] = 7;
 	print_summary(out, json, REKEY_DELETE_ADD, &sm, &before, &after, "");
@@ -54,7 +58,7 @@ static void test_json_lines(void **state)
 {
 	static const char want[] =
 		"{\"event\":\"rekey\",\"n\":1,\"strategy\":\"delete-add\",\"ok\":true,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001001\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":true,\"spi_retries\":0}\n"
-		"{\"event\":\"rekey\",\"n\":2,\"strategy\":\"update\",\"ok\":true,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001001\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":null,\"spi_retries\":0}\n"
+		"{\"event\":\"rekey\",\"n\":2,\"strategy\":\"update\",\"ok\":true,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001001\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":null,\"spi_retries\":0,\"pcpu\":3}\n"
 		"{\"event\":\"rekey\",\"n\":3,\"strategy\":\"make-before-break\",\"ok\":false,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001000\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":false,\"spi_retries\":3,\"error\":\"NEWSA in a: File exists\"}\n"
 		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":12,\"lost_by_cause\":{\"in_no_state\":5,\"out_no_state\":7}}\n"
 		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":0,\"lost_by_cause\":{}}\n"
@@ -73,7 +77,7 @@ static void test_text_lines(void **state)
 {
 	static const char want[] =
 		"rekey 1: delete-add spi 0x00001000 -> 0x00001001, 6 netlink messages, 12 syscalls, 2 us\n"
-		"rekey 2: update spi 0x00001000 -> 0x00001001, 6 netlink messages, 12 syscalls, 2 us\n"
+		"rekey 2 cpu 3: update spi 0x00001000 -> 0x00001001, 6 netlink messages, 12 syscalls, 2 us\n"
 		"rekey 3: make-before-break failed: NEWSA in a: File exists\n"
 		"4 rekeys (delete-add), 1 failed; per rekey 6.2 netlink messages, 7.8 syscalls, median 0 us, max 0 us\n"
 		"1 of them left the key as it was: UPDSA does not change a valid SA's keys\n"
@@ -104,7 +108,9 @@ static void test_abuse(void **state)
 		FILE *out = open_memstream(&buf, &len);
 		json_t *lines[3];
 
-		print_rekey(out, true, 1, REKEY_UPDATE, &r, -EINVAL, json_abuse[i].in);
+		struct rekey_target t = { .family = AF_INET };
+
+		print_rekey(out, true, 1, REKEY_UPDATE, &t, &r, -EINVAL, json_abuse[i].in);
 		print_summary(out, true, REKEY_UPDATE, &sm, &none, NULL, json_abuse[i].in);
 		assert_int_equal(fclose(out), 0);
 		assert_int_equal(json_lines(buf, lines, 3), 2);

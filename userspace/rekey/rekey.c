@@ -99,24 +99,42 @@ struct sa_search {
 	struct xfrm_sa *found; /* CANDIDATES_MAX, in dump order */
 	int n;
 	char spis[128]; /* of every match, for the "several SAs" message */
+	/* SAs of the flow left out: per-CPU ones of another CPU (or of any, without per_cpu),
+	 * and ones of no CPU when per_cpu */
+	int n_per_cpu, n_plain;
 };
+
+/* Is sa an ESP SA from t's saddr to its daddr (a larval state is not)? */
+static bool same_flow(const struct xfrm_sa *sa, const struct rekey_target *t)
+{
+	const struct xfrm_usersa_info *i = &sa->info;
+	size_t alen = t->family == AF_INET ? 4 : 16;
+
+	/* a larval state (SPI 0: an ACQUIRE waiting for a key manager, left by traffic that
+	 * found no SA) is not an SA to rekey */
+	return i->id.spi && i->family == t->family && i->id.proto == IPPROTO_ESP &&
+	       !memcmp(&i->saddr, &t->saddr, alen) && !memcmp(&i->id.daddr, &t->daddr, alen);
+}
 
 static int match_sa(void *ctx, const struct xfrm_sa *sa)
 {
 	struct sa_search *s = ctx;
 	const struct xfrm_usersa_info *i = &sa->info;
-	size_t alen = s->t->family == AF_INET ? 4 : 16;
 	char spi[SPI_STRLEN];
 	size_t used = strlen(s->spis);
+	__u32 cpu;
+	bool per_cpu;
 
-	/* a larval state (SPI 0: an ACQUIRE waiting for a key manager, left by traffic that
-	 * found no SA) is not an SA to rekey */
-	if (!i->id.spi)
+	if (!same_flow(sa, s->t) || (s->t->spi && i->id.spi != s->t->spi))
 		return 0;
-	if (i->family != s->t->family || i->id.proto != IPPROTO_ESP ||
-	    memcmp(&i->saddr, &s->t->saddr, alen) || memcmp(&i->id.daddr, &s->t->daddr, alen) ||
-	    (s->t->spi && i->id.spi != s->t->spi))
+	per_cpu = xfrm_sa_pcpu(sa, &cpu);
+	if (per_cpu != s->t->per_cpu || (per_cpu && cpu != s->t->pcpu_num)) {
+		if (per_cpu)
+			s->n_per_cpu++;
+		else
+			s->n_plain++;
 		return 0;
+	}
 	if (s->n < CANDIDATES_MAX)
 		s->found[s->n] = *sa;
 	s->n++;
@@ -136,17 +154,36 @@ static void several_sas(const struct rekey_side *side, const struct rekey_target
 		 side->n_cand, src, dst, side->name, side->cand_spis);
 }
 
-/* Open the side's namespace and list the SAs that fit the target into side->cand. */
-static int open_side(struct rekey_side *side, const char *netns, const struct rekey_target *t,
-		     char *err, size_t errlen)
+/* "cpu 3" of a per-CPU target, "" otherwise: for messages */
+static const char *target_cpu(const struct rekey_target *t, char *buf, size_t len)
 {
-	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
-	struct sa_search s = { .t = t };
+	if (!t->per_cpu)
+		return "";
+	snprintf(buf, len, " of cpu %u", t->pcpu_num);
+	return buf;
+}
+
+/* why no SA fitted, when the flow has SAs of other CPUs or of none */
+static const char *no_sa_hint(const struct rekey_target *t, const struct sa_search *s)
+{
+	if (!t->per_cpu && s->n_per_cpu)
+		return " (only per-CPU SAs: choose one with --pcpu CPU, or --pcpu all)";
+	if (t->per_cpu && s->n_per_cpu)
+		return " (the per-CPU SAs there are of other CPUs: --pcpu all takes each)";
+	if (t->per_cpu && s->n_plain)
+		return " (no per-CPU SAs there: leave out --pcpu)";
+	return "";
+}
+
+/* Open the side's namespace and list the SAs that fit the target into side->cand. */
+/* An XFRM netlink client in netns (NULL: ours, named "this namespace" in messages). */
+static int connect_netns(struct xfrm_client *c, const char *netns, __u32 *inum, char *err,
+			 size_t errlen)
+{
 	int nsfd = -1, ret;
 
-	snprintf(side->name, sizeof(side->name), "%s", netns ? netns : "this namespace");
 	if (netns) {
-		ret = netns_open(netns, &nsfd, &side->inum);
+		ret = netns_open(netns, &nsfd, inum);
 		if (ret == -ENOENT) {
 			snprintf(err, errlen, "no network namespace '%s'", netns);
 			return ret;
@@ -160,16 +197,28 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	if (!netns) {
 		struct stat st;
 
-		side->inum = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
+		*inum = stat("/proc/self/ns/net", &st) ? 0 : (__u32)st.st_ino;
 	}
-	ret = xfrm_client_open(&side->c, nsfd);
+	ret = xfrm_client_open(c, nsfd);
 	if (nsfd >= 0)
 		close(nsfd);
-	if (ret) {
-		snprintf(err, errlen, "XFRM netlink in %s: %s%s", side->name, strerror(-ret),
-			 PRIVILEGE_HINT(ret));
+	if (ret)
+		snprintf(err, errlen, "XFRM netlink in %s: %s%s", netns ? netns : "this namespace",
+			 strerror(-ret), PRIVILEGE_HINT(ret));
+	return ret;
+}
+
+static int open_side(struct rekey_side *side, const char *netns, const struct rekey_target *t,
+		     char *err, size_t errlen)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct sa_search s = { .t = t };
+	int ret;
+
+	snprintf(side->name, sizeof(side->name), "%s", netns ? netns : "this namespace");
+	ret = connect_netns(&side->c, netns, &side->inum, err, errlen);
+	if (ret)
 		return ret;
-	}
 	side->cand = s.found = calloc(CANDIDATES_MAX, sizeof(*s.found));
 	if (!s.found) {
 		snprintf(err, errlen, "out of memory");
@@ -184,13 +233,14 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	side->n_cand = s.n;
 	snprintf(side->cand_spis, sizeof(side->cand_spis), "%s", s.spis);
 	if (!s.n) {
-		char spi[SPI_STRLEN];
+		char spi[SPI_STRLEN], cpu[24];
 
 		addr_format(t->family, &t->saddr, src, sizeof(src));
 		addr_format(t->family, &t->daddr, dst, sizeof(dst));
-		snprintf(err, errlen, "no ESP SA from %s to %s%s%s in %s", src, dst,
+		snprintf(err, errlen, "no ESP SA from %s to %s%s%s%s in %s%s", src, dst,
 			 t->spi ? " with spi " : "", t->spi ? spi_format(t->spi, spi) : "",
-			 side->name);
+			 target_cpu(t, cpu, sizeof(cpu)), side->name,
+			 no_sa_hint(t, &s));
 		return -ENOENT;
 	}
 	if (s.n > CANDIDATES_MAX) {
@@ -199,6 +249,54 @@ static int open_side(struct rekey_side *side, const char *netns, const struct re
 	}
 	side->present = true;
 	return 0;
+}
+
+struct pcpu_search {
+	const struct rekey_target *t;
+	__u32 *nums;
+	int n, max;
+};
+
+/* each CPU once, ascending */
+static int note_pcpu(void *ctx, const struct xfrm_sa *sa)
+{
+	struct pcpu_search *s = ctx;
+	__u32 cpu;
+	int i;
+
+	if (!same_flow(sa, s->t) || !xfrm_sa_pcpu(sa, &cpu))
+		return 0;
+	for (i = 0; i < s->n && s->nums[i] < cpu; i++)
+		;
+	if (i < s->n && s->nums[i] == cpu)
+		return 0;
+	if (s->n == s->max)
+		return -E2BIG;
+	memmove(&s->nums[i + 1], &s->nums[i], (s->n - i) * sizeof(*s->nums));
+	s->nums[i] = cpu;
+	s->n++;
+	return 0;
+}
+
+int rekey_pcpu_nums(const char *netns, const struct rekey_target *target, __u32 *nums, int max,
+		    char *err, size_t errlen)
+{
+	struct pcpu_search s = { .t = target, .nums = nums, .max = max };
+	struct xfrm_client c;
+	__u32 inum;
+	int ret = connect_netns(&c, netns, &inum, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = xfrm_sa_dump(&c, note_pcpu, &s);
+	xfrm_client_close(&c);
+	if (ret == -E2BIG)
+		snprintf(err, errlen, "more than %d per-CPU SAs in %s", max,
+			 netns ? netns : "this namespace");
+	else if (ret)
+		snprintf(err, errlen, "cannot list the SAs in %s: %s%s",
+			 netns ? netns : "this namespace", strerror(-ret), PRIVILEGE_HINT(ret));
+	return ret ? ret : s.n;
 }
 
 /* Before a make-before-break: every SPI it may leave (tried: the new ones it may try). */

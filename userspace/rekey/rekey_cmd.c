@@ -109,14 +109,18 @@ static json_t *losses_json(const __u64 by_cause[DROP_CAUSE_MAX])
 
 /* ---- output ---- */
 
+/* One rekey's line; t: its target, whose CPU a per-CPU SA's line names. */
 static void print_rekey(FILE *out, bool json, int n, enum rekey_strategy s,
-			const struct rekey_report *r, int ret, const char *err)
+			const struct rekey_target *t, const struct rekey_report *r, int ret,
+			const char *err)
 {
-	char old[SPI_STRLEN], new[SPI_STRLEN];
+	char old[SPI_STRLEN], new[SPI_STRLEN], cpu[24] = "";
 	double us = (r->end_ns - r->start_ns) / 1e3;
 
 	spi_format(r->old_spi, old);
 	spi_format(r->new_spi, new);
+	if (t->per_cpu)
+		snprintf(cpu, sizeof(cpu), " cpu %u", t->pcpu_num);
 	if (json) {
 		/* key_changed: null when it could not be read back */
 		json_t *j = json_pack(
@@ -128,15 +132,17 @@ static void print_rekey(FILE *out, bool json, int n, enum rekey_strategy s,
 			"key_changed", r->key_changed < 0 ? json_null() : json_boolean(r->key_changed),
 			"spi_retries", r->spi_retries);
 
+		if (t->per_cpu)
+			j = json_out_extend(j, json_pack("{s:I}", "pcpu", (json_int_t)t->pcpu_num));
 		if (ret)
 			j = json_out_extend(j, json_pack("{s:o}", "error", json_out_string(err)));
 		json_out_line(out, j);
 	} else if (ret) {
-		fprintf(out, "rekey %d: %s failed: %s\n", n, rekey_strategy_name(s), err);
+		fprintf(out, "rekey %d%s: %s failed: %s\n", n, cpu, rekey_strategy_name(s), err);
 	} else {
 		fprintf(out,
-			"rekey %d: %s spi %s -> %s, %u netlink messages, %u syscalls, %.0f us%s\n",
-			n, rekey_strategy_name(s), old, new, r->messages, r->syscalls, us,
+			"rekey %d%s: %s spi %s -> %s, %u netlink messages, %u syscalls, %.0f us%s\n",
+			n, cpu, rekey_strategy_name(s), old, new, r->messages, r->syscalls, us,
 			r->key_changed == 0 ? ", key NOT changed (the kernel kept the old one)"
 					    : "");
 	}
@@ -239,6 +245,9 @@ static const char rekey_usage[] =
 	"      --netns A --dir D one SA only: D is in or out\n"
 	"      --src IP --dst IP the SA's (outer) addresses\n"
 	"      --spi SPI         which SA, when several go from --src to --dst\n"
+	"      --pcpu CPU|all    per-CPU SAs (Linux 6.13+, XFRMA_SA_PCPU: one SA per CPU of\n"
+	"                        one flow): the SA of that CPU, or every CPU's SA, each\n"
+	"                        rekeyed in every round, one after the other\n"
 	"      --new-spi SPI     make-before-break: the new SPI to try first (default: random;\n"
 	"                        a taken SPI is replaced by a random one)\n"
 	"  -n, --count N         rekeys to do (default 1)\n"
@@ -256,7 +265,9 @@ static const char rekey_usage[] =
 	"Examples:\n"
 	"  rekeygap rekey --from-netns gw1 --to-netns gw2 --src 192.0.2.1 --dst 192.0.2.2\n"
 	"  rekeygap rekey --strategy delete-add --count 10 --interval 200 \\\n"
-	"      --from-netns gw1 --to-netns gw2 --src 192.0.2.1 --dst 192.0.2.2\n";
+	"      --from-netns gw1 --to-netns gw2 --src 192.0.2.1 --dst 192.0.2.2\n"
+	"  rekeygap rekey --pcpu all --from-netns gw1 --to-netns gw2 \\\n"
+	"      --src 192.0.2.1 --dst 192.0.2.2\n";
 
 struct rekey_args {
 	const char *from, *to, *netns, *dir, *src, *dst, *key_file;
@@ -266,6 +277,7 @@ struct rekey_args {
 	__u64 interval_ns;
 	bool json;
 	bool no_loss_count;
+	bool all_cpus; /* --pcpu all */
 };
 
 static int parse_args(int argc, char **argv, struct rekey_args *a)
@@ -279,6 +291,7 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 		{ "src", required_argument, NULL, 'S' },
 		{ "dst", required_argument, NULL, 'd' },
 		{ "spi", required_argument, NULL, 'p' },
+		{ "pcpu", required_argument, NULL, 'C' },
 		{ "new-spi", required_argument, NULL, 'P' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -317,6 +330,15 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 		case 'p':
 			if (spi_parse(optarg, &a->target.spi)) {
 				cli_error("rekey: bad --spi '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'C':
+			a->target.per_cpu = true;
+			a->all_cpus = !strcmp(optarg, "all");
+			if (!a->all_cpus &&
+			    cli_parse_u32(optarg, 0, UINT32_MAX - 1, &a->target.pcpu_num)) {
+				cli_error("rekey: bad --pcpu '%s' (a CPU number, or all)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -369,6 +391,10 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 		cli_error("rekey: give --from-netns and --to-netns, or --netns and --dir");
 		return EXIT_USAGE;
 	}
+	if (a->all_cpus && (a->target.spi || a->opt.new_spi)) {
+		cli_error("rekey: --pcpu all rekeys several SAs: no --spi or --new-spi with it");
+		return EXIT_USAGE;
+	}
 	if (!a->src || !a->dst) {
 		cli_error("rekey: --src and --dst are needed (the SA's addresses)");
 		return EXIT_USAGE;
@@ -380,6 +406,62 @@ static int parse_args(int argc, char **argv, struct rekey_args *a)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* The SAs to rekey: one pair, or with --pcpu all one per CPU the sender's side has. */
+struct rekey_set {
+	struct rekey **rk;
+	struct rekey_target *target; /* of each */
+	int n;
+};
+
+static void rekey_set_close(struct rekey_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		rekey_close(set->rk[i]);
+	free(set->rk);
+	free(set->target);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Open and check every SA pair of the set: 0, or -errno with one line in err. */
+static int rekey_set_open(struct rekey_set *set, const struct rekey_args *a, char *err,
+			  size_t errlen)
+{
+	const char *out = a->netns ? (!strcmp(a->dir, "out") ? a->netns : NULL) : a->from;
+	const char *in = a->netns ? (!strcmp(a->dir, "in") ? a->netns : NULL) : a->to;
+	__u32 cpus[REKEY_PCPU_MAX];
+	int n = 1, ret = 0;
+
+	if (a->all_cpus) {
+		n = rekey_pcpu_nums(out ? out : in, &a->target, cpus, REKEY_PCPU_MAX, err, errlen);
+		if (n == 0) {
+			snprintf(err, errlen, "--pcpu all: no per-CPU SA from %s to %s in %s", a->src,
+				 a->dst, out ? out : in);
+			return -ENOENT;
+		}
+		if (n < 0)
+			return n;
+	}
+	set->rk = calloc(n, sizeof(*set->rk));
+	set->target = calloc(n, sizeof(*set->target));
+	if (!set->rk || !set->target) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && !ret; i++) {
+		set->target[i] = a->target;
+		if (a->all_cpus)
+			set->target[i].pcpu_num = cpus[i];
+		ret = rekey_open(&set->rk[i], out, in, &set->target[i], err, errlen);
+		if (!ret)
+			set->n++;
+		if (!ret)
+			ret = rekey_check(set->rk[i], &a->opt, err, errlen);
+		if (!ret && *rekey_note(set->rk[i]))
+			fprintf(stderr, "rekey: %s\n", rekey_note(set->rk[i]));
+	}
+	return ret;
 }
 
 int cmd_rekey(int argc, char **argv)
@@ -401,7 +483,7 @@ int cmd_rekey(int argc, char **argv)
 	bool traced = false;
 	__u8 key[KEY_FILE_MAX];
 	char err[256], blind[256] = "";
-	struct rekey *rk = NULL;
+	struct rekey_set set = {};
 	int ret;
 
 	ret = parse_args(argc, argv, &a);
@@ -417,24 +499,17 @@ int cmd_rekey(int argc, char **argv)
 		}
 		a.opt.key = key;
 	}
-	if (a.netns)
-		ret = rekey_open(&rk, !strcmp(a.dir, "out") ? a.netns : NULL,
-				 !strcmp(a.dir, "in") ? a.netns : NULL, &a.target, err, sizeof(err));
-	else
-		ret = rekey_open(&rk, a.from, a.to, &a.target, err, sizeof(err));
-	if (!ret)
-		ret = rekey_check(rk, &a.opt, err, sizeof(err));
+	ret = rekey_set_open(&set, &a, err, sizeof(err));
 	if (ret) {
-		rekey_close(rk);
+		rekey_set_close(&set);
 		explicit_bzero(key, sizeof(key));
 		cli_error("rekey: %s", err);
 		return 1;
 	}
-	if (*rekey_note(rk))
-		fprintf(stderr, "rekey: %s\n", rekey_note(rk));
-	sm.durations = calloc(a.count, sizeof(*sm.durations));
+	sm.durations = calloc((size_t)a.count * set.n, sizeof(*sm.durations));
 	if (!sm.durations) {
-		rekey_close(rk);
+		rekey_set_close(&set);
+		explicit_bzero(key, sizeof(key));
 		cli_error("rekey: out of memory");
 		return 1;
 	}
@@ -461,37 +536,49 @@ int cmd_rekey(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	for (__u32 n = 1; n <= a.count && !stop; n++) {
-		struct rekey_report rep;
+	/* a round rekeys every SA pair of the set (one, or each CPU's), one after the other */
+	for (__u32 n = 1; n <= a.count && !stop && !ret; n++) {
 		__u64 next = monotonic_ns() + a.interval_ns;
 
-		ret = rekey_run(rk, &a.opt, &rep, err, sizeof(err));
-		print_rekey(stdout, a.json, (int)n, a.opt.strategy, &rep, ret, err);
-		sm.done++;
-		if (ret)
-			sm.failed++;
-		else
-			sm.durations[sm.done - sm.failed - 1] = rep.end_ns - rep.start_ns;
-		if (!ret && rep.key_changed == 0)
-			sm.key_unchanged++;
-		if (ret && ret != -ESRCH)
-			break; /* the SAs are as they were: stop rather than repeat the failure */
-		/* until the next rekey, replaced SAs go when their time is up; when it is
+		for (int i = 0; i < set.n && !ret; i++) {
+			struct rekey_report rep;
+
+			ret = rekey_run(set.rk[i], &a.opt, &rep, err, sizeof(err));
+			print_rekey(stdout, a.json, (int)n, a.opt.strategy, &set.target[i], &rep,
+				    ret, err);
+			sm.done++;
+			if (ret)
+				sm.failed++;
+			else
+				sm.durations[sm.done - sm.failed - 1] = rep.end_ns - rep.start_ns;
+			if (!ret && rep.key_changed == 0)
+				sm.key_unchanged++;
+			/* the SAs are as they were: stop rather than repeat the failure */
+			if (ret == -ESRCH)
+				ret = 0;
+		}
+		/* until the next round, replaced SAs go when their time is up; when it is
 		 * near, they wait for its batches instead of costing syscalls of their own */
-		for (__u64 now = monotonic_ns(); n < a.count && !stop && now < next;
+		for (__u64 now = monotonic_ns(); n < a.count && !stop && !ret && now < next;
 		     now = monotonic_ns()) {
-			if (next - now > BATCH_WITH_NEXT_NS)
-				rekey_expire_grace(rk, false, err, sizeof(err));
+			for (int i = 0; i < set.n && next - now > BATCH_WITH_NEXT_NS; i++)
+				rekey_expire_grace(set.rk[i], false, err, sizeof(err));
 			sleep_ns(next - now < 10 * NSEC_PER_MSEC ? next - now : 10 * NSEC_PER_MSEC);
 		}
 	}
 	/* the last replaced SAs keep their time, unless we are interrupted */
 	if (a.opt.strategy == REKEY_MAKE_BEFORE_BREAK && !stop)
 		sleep_ns(a.opt.grace_ns > a.opt.drain_ns ? a.opt.grace_ns : a.opt.drain_ns);
-	rekey_expire_grace(rk, true, err, sizeof(err));
 	/* per rekey: everything it took, the deletions of replaced SAs included */
-	rekey_counters(rk, &sm.messages, &sm.syscalls);
-	rekey_close(rk);
+	for (int i = 0; i < set.n; i++) {
+		__u64 messages, syscalls;
+
+		rekey_expire_grace(set.rk[i], true, err, sizeof(err));
+		rekey_counters(set.rk[i], &messages, &syscalls);
+		sm.messages += messages;
+		sm.syscalls += syscalls;
+	}
+	rekey_set_close(&set);
 	if (traced) {
 		sleep_ns(DROP_SETTLE_MS * NSEC_PER_MSEC);
 		count_losses(obs, &total, &after);

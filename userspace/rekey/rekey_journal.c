@@ -23,8 +23,11 @@ void rekey_journal_open(struct rekey_journal *j, const char *dir, __u32 out_inum
 	j->fd = -1;
 	addr_format(t->family, &t->saddr, src, sizeof(src));
 	addr_format(t->family, &t->daddr, dst, sizeof(dst));
-	n = snprintf(j->path, sizeof(j->path), "%s/mbb-%u-%u-%s-%s", dir, out_inum, in_inum, src,
-		     dst);
+	/* a per-CPU SA's journal is its own: each CPU's SA may be rekeyed by a run of its own */
+	n = t->per_cpu ? snprintf(j->path, sizeof(j->path), "%s/mbb-%u-%u-%s-%s-cpu%u", dir,
+				  out_inum, in_inum, src, dst, t->pcpu_num)
+		       : snprintf(j->path, sizeof(j->path), "%s/mbb-%u-%u-%s-%s", dir, out_inum,
+				  in_inum, src, dst);
 	if (n < 0 || (size_t)n >= sizeof(j->path) ||
 	    snprintf(j->dir, sizeof(j->dir), "%s", dir) >= (int)sizeof(j->dir)) {
 		j->path[0] = '\0'; /* no journal: a killed run's leftovers will need --spi */

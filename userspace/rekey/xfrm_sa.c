@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xfrm_uapi.h"
+
 /* Types below this are checked for duplicates (6.1 ends at XFRMA_MTIMER_THRESH, 32). */
 #define ATTR_SEEN_BITS 64
 /* Templates a policy may have: a bundle's depth (XFRM_MAX_DEPTH, include/net/xfrm.h) */
@@ -245,6 +247,17 @@ bool xfrm_sa_mark(const struct xfrm_sa *sa, struct xfrm_mark *mark)
 	if (!a || mnl_attr_get_payload_len(a) != sizeof(*mark))
 		return false;
 	memcpy(mark, mnl_attr_get_payload(a), sizeof(*mark));
+	return true;
+}
+
+bool xfrm_sa_pcpu(const struct xfrm_sa *sa, __u32 *num)
+{
+	const struct nlattr *a = xfrm_sa_attr(sa, XFRM_UAPI_ATTR_SA_PCPU);
+
+	*num = UINT32_MAX;
+	if (!a || mnl_attr_get_payload_len(a) != sizeof(*num))
+		return false;
+	*num = mnl_attr_get_u32(a);
 	return true;
 }
 

@@ -45,6 +45,8 @@ int xfrm_sa_from_msg(const struct nlmsghdr *nlh, size_t len, struct xfrm_sa *out
 /* Attributes of an SA, found in its verbatim copy: NULL if absent. */
 const struct nlattr *xfrm_sa_attr(const struct xfrm_sa *sa, __u16 type);
 bool xfrm_sa_mark(const struct xfrm_sa *sa, struct xfrm_mark *mark);
+/* A per-CPU SA's CPU (XFRMA_SA_PCPU, 6.13+): false, *num UINT32_MAX, if it has none. */
+bool xfrm_sa_pcpu(const struct xfrm_sa *sa, __u32 *num);
 
 /*
  * The key material an SA's algorithms take, in bytes: XFRMA_ALG_AEAD's, or XFRMA_ALG_CRYPT's
