@@ -59,7 +59,7 @@ USER_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/userspace/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
 
 # Test tools: ground truth (traffic), BPF loaders for scenarios.
-TOOLS := sequdp sa-insert-count rekey-kernel-time episode-fixtures xfrm-migrate
+TOOLS := sequdp sa-insert-count rekey-kernel-time episode-fixtures xfrm-migrate xfrm-pcpu
 TOOL_BINS := $(addprefix $(OUTPUT)/tools/,$(TOOLS))
 
 # Unit tests: tests/unit/test_X.c is the cmocka driver for userspace/*/X.c.

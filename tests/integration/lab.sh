@@ -16,6 +16,8 @@
 #
 #   netns rkg-lab-PID-a  ==== ESP both ways (veth) ====  netns rkg-lab-PID-b   (made by the lab)
 #   198.51.100.1: the lab's UDP to port 5001, sequdp's to 5003      198.51.100.2: back on 5002
+# (four labs: over 300 s on a loaded TCG host)
+# timeout: 900
 source "$(dirname "$0")/lib.sh"
 
 # lab_leftovers: namespaces of labs, and SAs/policies in our own namespace

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD="$TOP/build"
+BUILD="${REKEYGAP_BUILD:-$TOP/build}" # another build to test (make OUTPUT=DIR): REKEYGAP_BUILD=DIR
 REKEYGAP="$BUILD/rekeygap"
 SEQUDP="$BUILD/tools/sequdp"
 SCENARIO=$(basename "$0" .sh)
@@ -207,6 +207,7 @@ wait_pid() {
 # the background; flow_wait NAME collects it. The receiver runs until flow_wait stops it,
 # not until an idle timeout: under a loaded TCG a rekey window can outlast any timeout, and
 # packets that arrive after the receiver gave up would count as lost without being dropped.
+# FLOW_CPU=N: the sender runs on CPU N only (taskset), its datagrams take that CPU's SA.
 declare -A FLOW_SEND FLOW_RECV
 flow_start() {
 	local name=$1
@@ -215,8 +216,8 @@ flow_start() {
 	FLOW_RECV[$name]=$!
 	BG_PIDS+=($!) # killed at exit if the scenario fails before flow_wait
 	wait_for_line "$WORK/recv-$name" listening 20 "${FLOW_RECV[$name]}"
-	ip netns exec "$2" "$SEQUDP" send --src "$3" --dst "$5" --port "$6" \
-		--count "$7" --rate "$8" >"$WORK/send-$name" &
+	ip netns exec "$2" ${FLOW_CPU:+taskset -c "$FLOW_CPU"} "$SEQUDP" send --src "$3" \
+		--dst "$5" --port "$6" --count "$7" --rate "$8" >"$WORK/send-$name" &
 	FLOW_SEND[$name]=$!
 	BG_PIDS+=($!)
 }
