@@ -341,10 +341,11 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 	lab->interval_ns = 200123456;
 	lab->start_ns = 1000000000;
 	lab->n_phases = 2;
+	/* ground truth: datagrams sent up to 1.45 s and 2.0 s (half a pause before t1) */
 	lab->phase[0] = (struct lab_phase){ .strategy = REKEY_DELETE_ADD, .t0 = 1000000000,
-					    .t1 = 1450000000, .rekeys = 2, .messages = 13 };
-	lab->phase[1] = (struct lab_phase){ .strategy = REKEY_UPDATE, .t0 = 1450000000,
-					    .t1 = 2000000000, .rekeys = 2, .failed = 1, .messages = 8,
+					    .t1 = 2200000000, .rekeys = 2, .messages = 13 };
+	lab->phase[1] = (struct lab_phase){ .strategy = REKEY_UPDATE, .t0 = 2200000000,
+					    .t1 = 2750000000, .rekeys = 2, .failed = 1, .messages = 8,
 					    .key_unchanged = 4 };
 	for (int d = 0; d < 6; d++)
 		sent_ns[d] = 1100000000ull + d * 100000000ull;
@@ -370,7 +371,7 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 	eps[1].flow.dir = SA_DIR_IN;
 	eps[1].kind = EPISODE_UNREPLACED;
 	eps[1].verdict = VERDICT_NOT_REPLACED;
-	eps[1].t_delete_old = 1500000000;
+	eps[1].t_delete_old = 2300000000;
 	eps[1].t_insert_new = 0;
 	eps[1].new_spi = 0;
 	eps[1].has_gap = false;
@@ -401,7 +402,7 @@ static void test_lab_report(void **state)
 				    "lab,strategies,episodes,ground_truth");
 		lab_j = json_object_get(doc[0], "lab");
 		assert_string_equal(json_keys(lab_j, keys, sizeof(keys)),
-				    "namespaces,aead,rate,rekeys,interval_ms,probe_mode");
+				    "namespaces,aead,rate,rekeys,pcpu,interval_ms,probe_mode");
 		assert_string_equal(json_string_value(json_array_get(
 					    json_object_get(lab_j, "namespaces"), 0)),
 				    json_abuse[i].out);
@@ -461,7 +462,7 @@ static void test_lab_report(void **state)
 		assert_string_equal(json_str(ep, "netns"), "B");
 		assert_string_equal(json_str(ep, "dir"), "in");
 		assert_string_equal(json_str(ep, "kind"), "unreplaced");
-		assert_true(json_real_value(json_object_get(ep, "t_delete_old_ms")) == 500.0);
+		assert_true(json_real_value(json_object_get(ep, "t_delete_old_ms")) == 1300.0);
 		assert_true(json_real_value(json_object_get(ep, "outage_ms")) == 2.346);
 		json_free_all(doc, 1);
 		free(text);

@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+#define S 1000000000ull
+#define MS 1000000ull
+
 static void test_side_and_phase(void **state)
 {
 	struct lab lab = { .inum = { 11, 22 } };
@@ -22,6 +25,20 @@ static void test_side_and_phase(void **state)
 	assert_true(lab_in_phase(&ph, 100));
 	assert_true(lab_in_phase(&ph, 199));
 	assert_false(lab_in_phase(&ph, 200)); /* the next phase's */
+}
+
+/* Ground truth: datagrams sent half a pause (0.75 s) before the phase's own window. */
+static void test_sent_in_phase(void **state)
+{
+	struct lab_phase ph = { .t0 = 10 * S, .t1 = 20 * S };
+
+	(void)state;
+	assert_false(lab_sent_in_phase(&ph, 9 * S + 249 * MS));
+	assert_true(lab_sent_in_phase(&ph, 9 * S + 250 * MS)); /* in flight at the first rekey */
+	assert_true(lab_sent_in_phase(&ph, 19 * S + 249 * MS));
+	assert_false(lab_sent_in_phase(&ph, 19 * S + 250 * MS)); /* the next phase's */
+	ph.t0 = 100 * MS; /* the first phase, early: nothing before the start of time */
+	assert_true(lab_sent_in_phase(&ph, 0));
 }
 
 static void test_episode_start(void **state)
@@ -42,23 +59,25 @@ static void test_episode_start(void **state)
 /* Sent and lost from the receivers' ground truth, attributed from the episodes, per phase. */
 static void test_results(void **state)
 {
-	__u64 sent_ns[6] = { 100, 150, 199, 200, 250, 300 };
+	/* 9.5 s: before the first phase, in flight at its first rekey; 29.5 s: in the second
+	 * phase's last pause, nobody's */
+	__u64 sent_ns[6] = { 9500 * MS, 12 * S, 19200 * MS, 19300 * MS, 25 * S, 29500 * MS };
 	__u8 got_ab[6] = { 1, 0, 0, 1, 0, 1 }, got_ba[6] = { 1, 1, 1, 1, 1, 0 };
 	struct episode eps[3] = {
-		{ .t_delete_old = 150, .t_insert_new = 160, .drops_total = 2 },
-		{ .t_delete_old = 210, .drops_total = 1 },
-		{ .t_delete_old = 900, .drops_total = 7 }, /* after every phase: nobody's */
+		{ .t_delete_old = 15 * S, .t_insert_new = 15 * S + 10 * MS, .drops_total = 2 },
+		{ .t_delete_old = 21 * S, .drops_total = 1 },
+		{ .t_delete_old = 90 * S, .drops_total = 7 }, /* after every phase: nobody's */
 	};
 	struct lab lab = { .n_phases = 2, .episodes = eps, .n_episodes = 3 };
 
 	(void)state;
-	lab.phase[0] = (struct lab_phase){ .t0 = 100, .t1 = 200, .sent = 99, .attributed = 99 };
-	lab.phase[1] = (struct lab_phase){ .t0 = 200, .t1 = 300 };
+	lab.phase[0] = (struct lab_phase){ .t0 = 10 * S, .t1 = 20 * S, .sent = 99, .attributed = 99 };
+	lab.phase[1] = (struct lab_phase){ .t0 = 20 * S, .t1 = 30 * S };
 	/* the first flow sent all six, the second its first five so far */
 	lab.flow[0] = (struct traffic_flow){ .sent_ns = sent_ns, .received = got_ab, .sent = 6 };
 	lab.flow[1] = (struct traffic_flow){ .sent_ns = sent_ns, .received = got_ba, .sent = 5 };
 	lab_results(&lab);
-	assert_int_equal(lab.phase[0].sent, 6);
+	assert_int_equal(lab.phase[0].sent, 6 - 1 + 1); /* 9.5 s in, 19.3 s out */
 	assert_int_equal(lab.phase[0].lost, 2);
 	assert_int_equal(lab.phase[0].attributed, 2);
 	assert_int_equal(lab.phase[1].sent, 4);
@@ -70,6 +89,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_side_and_phase),
+		cmocka_unit_test(test_sent_in_phase),
 		cmocka_unit_test(test_episode_start),
 		cmocka_unit_test(test_results),
 	};

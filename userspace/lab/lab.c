@@ -8,6 +8,8 @@
  *   192.0.2.1 veth-a ===== ESP A->B spi 0x1000, reqid 1 ====> veth-b 192.0.2.2
  *                    <==== ESP B->A spi 0x2000, reqid 2 =====
  *   UDP 198.51.100.1 -> .2 port 5001, and back on 5002, sequence-numbered
+ *   --pcpu N: per-CPU SAs instead, CPU c's of spi 0x1000 + c (A->B) and 0x2000 + c (B->A),
+ *   each with its direction; a datagram takes the SA of the CPU it is sent from
  */
 #include "lab.h"
 
@@ -34,6 +36,7 @@
 #include "netns.h"
 #include "probe.h"
 #include "xfrm_client.h"
+#include "xfrm_features.h"
 
 #define OUTER_A "192.0.2.1"
 #define OUTER_B "192.0.2.2"
@@ -43,10 +46,10 @@
 #define PORT_BA 5002
 #define SPI_AB 0x1000
 #define SPI_BA 0x2000
-#define PAUSE_NS (1500 * NSEC_PER_MSEC) /* between phases: late drops, episode settle */
 #define TICK_MS 10
 #define KEY_BYTES_MAX 64
 #define LAB_DATAGRAMS_MAX 20000000u /* per direction: ~180 MB of send times and arrivals */
+#define LAB_PCPU_MAX 8 /* per-CPU SAs per direction: 2 x 8 SAs + 2 policies in one batch */
 
 extern char **environ;
 
@@ -191,9 +194,18 @@ static void addr4(xfrm_address_t *x, const char *text)
 	inet_pton(AF_INET, text, &x->a4);
 }
 
+/*
+ * A per-CPU SA's attributes: its CPU and its direction (the kernel takes a CPU only with
+ * one), or none (cpu UINT32_MAX).
+ */
+struct sa_cpu {
+	__u32 cpu;
+	__u8 dir; /* XFRM_UAPI_SA_DIR_IN or _OUT */
+};
+
 /* The SA src -> dst with spi and reqid, tunnel mode, the lab's algorithm, this key. */
 static int build_sa(struct xfrm_sa *sa, const char *src, const char *dst, __u32 spi, __u32 reqid,
-		    const char *alg, const __u8 *key)
+		    const char *alg, const __u8 *key, struct sa_cpu pc)
 {
 	struct xfrm_usersa_info *i = &sa->info;
 	__u8 buf[sizeof(struct xfrm_algo_auth) + KEY_BYTES_MAX] = { 0 };
@@ -207,7 +219,8 @@ static int build_sa(struct xfrm_sa *sa, const char *src, const char *dst, __u32 
 	i->id.proto = IPPROTO_ESP;
 	i->mode = XFRM_MODE_TUNNEL;
 	i->reqid = reqid;
-	i->replay_window = 32;
+	/* an outbound SA with a direction has no replay window (the kernel checks) */
+	i->replay_window = pc.cpu != UINT32_MAX && pc.dir == XFRM_UAPI_SA_DIR_OUT ? 0 : 32;
 	i->lft.soft_byte_limit = i->lft.hard_byte_limit = XFRM_INF;
 	i->lft.soft_packet_limit = i->lft.hard_packet_limit = XFRM_INF;
 	if (!strcmp(alg, "rfc4106(gcm(aes))")) {
@@ -235,6 +248,10 @@ static int build_sa(struct xfrm_sa *sa, const char *src, const char *dst, __u32 
 			ret = xfrm_sa_put_attr(sa, XFRMA_ALG_AUTH_TRUNC, h, sizeof(*h) + 32);
 	}
 	explicit_bzero(buf, sizeof(buf));
+	if (!ret && pc.cpu != UINT32_MAX)
+		ret = xfrm_sa_put_attr(sa, XFRM_UAPI_ATTR_SA_PCPU, &pc.cpu, sizeof(pc.cpu));
+	if (!ret && pc.cpu != UINT32_MAX)
+		ret = xfrm_sa_put_attr(sa, XFRM_UAPI_ATTR_SA_DIR, &pc.dir, sizeof(pc.dir));
 	return ret;
 }
 
@@ -264,7 +281,37 @@ static int build_policy(struct xfrm_pol *p, __u8 dir, const char *in_src, const 
 	return xfrm_pol_put_attr(p, XFRMA_TMPL, &t, sizeof(t));
 }
 
-/* Both SAs and both policies in each namespace, one batch per namespace. */
+/*
+ * The SAs of both directions into batch, for side (0: A, 1: B): one each, or with --pcpu
+ * one each per CPU (keys differ per CPU: the key of CPU c is key XOR c).
+ */
+static int add_sas(struct lab *lab, struct xfrm_batch *batch, struct xfrm_sa *sa, int side,
+		   const __u8 *key_ab, const __u8 *key_ba)
+{
+	__u32 n = lab->pcpu ? lab->pcpu : 1;
+	__u8 key[KEY_BYTES_MAX];
+	int ret = 0;
+
+	for (int d = 0; d < 2 && !ret; d++) {
+		/* d 0: A->B, outbound on A; d 1: B->A, outbound on B */
+		struct sa_cpu pc = { .dir = d == side ? XFRM_UAPI_SA_DIR_OUT : XFRM_UAPI_SA_DIR_IN };
+
+		for (__u32 c = 0; c < n && !ret; c++) {
+			memcpy(key, d ? key_ba : key_ab, sizeof(key));
+			for (size_t k = 0; k < sizeof(key); k++)
+				key[k] ^= (__u8)c;
+			pc.cpu = lab->pcpu ? c : UINT32_MAX;
+			ret = build_sa(sa, d ? OUTER_B : OUTER_A, d ? OUTER_A : OUTER_B,
+				       (d ? SPI_BA : SPI_AB) + c, d + 1, lab->alg, key, pc);
+			if (!ret)
+				ret = xfrm_batch_add_sa(batch, XFRM_MSG_NEWSA, sa);
+		}
+	}
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
+
+/* Both SAs (or both sets) and both policies in each namespace, one batch per namespace. */
 static int install_ipsec(struct lab *lab, char *err, size_t errlen)
 {
 	static struct xfrm_batch batch;
@@ -288,10 +335,7 @@ static int install_ipsec(struct lab *lab, char *err, size_t errlen)
 			break;
 		}
 		xfrm_batch_init(&batch);
-		if ((ret = build_sa(&sa, OUTER_A, OUTER_B, SPI_AB, 1, lab->alg, key_ab)) ||
-		    (ret = xfrm_batch_add_sa(&batch, XFRM_MSG_NEWSA, &sa)) ||
-		    (ret = build_sa(&sa, OUTER_B, OUTER_A, SPI_BA, 2, lab->alg, key_ba)) ||
-		    (ret = xfrm_batch_add_sa(&batch, XFRM_MSG_NEWSA, &sa)) ||
+		if ((ret = add_sas(lab, &batch, &sa, side, key_ab, key_ba)) ||
 		    (ret = build_policy(&pol, XFRM_POLICY_OUT, a ? INNER_A : INNER_B,
 					a ? INNER_B : INNER_A, a ? OUTER_A : OUTER_B,
 					a ? OUTER_B : OUTER_A, a ? 1 : 2)) ||
@@ -363,7 +407,9 @@ static void on_episode(void *ctx, const struct episode *ep, const char *netns)
 struct run {
 	struct lab *lab;
 	struct monitor *mon;
-	struct rekey *rk[2]; /* the A->B pair, the B->A pair */
+	/* the A->B pair, the B->A pair; with --pcpu, CPU c's are rk[2c] and rk[2c + 1] */
+	struct rekey *rk[2 * LAB_PCPU_MAX];
+	int n_rk;
 	const struct lab_phase *phase;
 	__u32 done;
 	bool tty;   /* a live line, redrawn */
@@ -402,7 +448,7 @@ static int wait_until(struct run *r, __u64 until_ns)
 
 		if (ret)
 			return ret;
-		for (int p = 0; p < 2; p++)
+		for (int p = 0; p < r->n_rk; p++)
 			if (r->rk[p])
 				rekey_expire_grace(r->rk[p], false, err, sizeof(err));
 		progress(r, false);
@@ -422,19 +468,23 @@ static int run_phase(struct run *r, struct lab_phase *ph, char *err, size_t errl
 
 	r->phase = ph;
 	r->done = 0;
-	for (int p = 0; p < 2 && !ret; p++) {
-		struct rekey_target t = { .family = AF_INET };
+	r->n_rk = 2 * (lab->pcpu ? (int)lab->pcpu : 1);
+	for (int p = 0; p < r->n_rk && !ret; p++) {
+		struct rekey_target t = { .family = AF_INET, .per_cpu = lab->pcpu > 0,
+					  .pcpu_num = (__u32)p / 2 };
+		int d = p % 2;
 
-		inet_pton(AF_INET, addr[p][0], &t.saddr.a4);
-		inet_pton(AF_INET, addr[p][1], &t.daddr.a4);
-		ret = rekey_open(&r->rk[p], lab->ns[p], lab->ns[1 - p], &t, err, errlen);
+		inet_pton(AF_INET, addr[d][0], &t.saddr.a4);
+		inet_pton(AF_INET, addr[d][1], &t.daddr.a4);
+		ret = rekey_open(&r->rk[p], lab->ns[d], lab->ns[1 - d], &t, err, errlen);
 		if (!ret)
 			ret = rekey_check(r->rk[p], &opt, err, errlen);
 	}
 	ph->t0 = monotonic_ns();
 	next = ph->t0;
+	/* every pair (every CPU's, with --pcpu) in each round, one after the other */
 	for (__u32 n = 0; n < lab->rekeys && !ret && !stop_sig; n++) {
-		for (int p = 0; p < 2; p++) {
+		for (int p = 0; p < r->n_rk; p++) {
 			struct rekey_report rep;
 			char why[256];
 
@@ -455,7 +505,7 @@ static int run_phase(struct run *r, struct lab_phase *ph, char *err, size_t errl
 	/* the replaced SAs' time, then they go */
 	if (!ret && ph->strategy == REKEY_MAKE_BEFORE_BREAK)
 		ret = wait_until(r, monotonic_ns() + opt.grace_ns + 100 * NSEC_PER_MSEC);
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < r->n_rk; p++) {
 		if (!r->rk[p])
 			continue;
 		rekey_counters(r->rk[p], &msgs, &calls);
@@ -464,7 +514,7 @@ static int run_phase(struct run *r, struct lab_phase *ph, char *err, size_t errl
 		ph->messages += msgs;
 	}
 	if (!ret)
-		ret = wait_until(r, monotonic_ns() + PAUSE_NS);
+		ret = wait_until(r, monotonic_ns() + LAB_PAUSE_NS);
 	ph->t1 = monotonic_ns();
 	progress(r, true);
 	return ret;
@@ -487,6 +537,9 @@ static const char lab_usage[] =
 	"  -i, --interval T        between rekeys (ms, or 1s...); default 500ms\n"
 	"  -r, --rate PPS          datagrams per second each way; default 2000\n"
 	"  -a, --aead ALG          rfc4106(gcm(aes)) (default) or cbc(aes)+hmac(sha256)\n"
+	"  -c, --pcpu N            per-CPU SAs (Linux 6.13+): one per CPU 0 to N-1 in each\n"
+	"                          direction, every one rekeyed in each round (N: 1 to 8, at\n"
+	"                          most the CPUs this machine has)\n"
 	"  -l, --listen ADDR:PORT  serve the monitor's /metrics there during the run\n"
 	"  -o, --report DIR        write DIR/report.html (timelines, self-contained) and\n"
 	"                          DIR/report.json\n"
@@ -527,9 +580,11 @@ static int parse_strategies(char *list, struct lab *lab)
 }
 
 /* What the lab needs from this kernel and these privileges: one line saying what lacks. */
-static int check_kernel(char *err, size_t errlen)
+static int check_kernel(__u32 pcpu, char *err, size_t errlen)
 {
 	struct probe_features f;
+	struct xfrm_features x;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "the lab needs root (network namespaces, XFRM, BPF)");
@@ -546,6 +601,20 @@ static int check_kernel(char *err, size_t errlen)
 				      "'make demo' runs the lab in a VM with Debian's kernel");
 		return -ENOSYS;
 	}
+	if (!pcpu)
+		return 0;
+	xfrm_features_probe(&x);
+	if (x.err || !x.pcpu) {
+		snprintf(err, errlen, "--pcpu: this kernel has no per-CPU SAs (XFRMA_SA_PCPU, Linux "
+				      "6.13 and later)%s%s", x.err ? ": the probe failed: " : "",
+			 x.err ? strerror(-x.err) : "");
+		return -ENOSYS;
+	}
+	if (cpus > 0 && pcpu > (__u32)cpus) {
+		snprintf(err, errlen, "--pcpu %u: this machine has %ld CPUs (the kernel takes an SA "
+				      "only for a CPU it has)", pcpu, cpus);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -557,6 +626,7 @@ int cmd_lab(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "aead", required_argument, NULL, 'a' },
+		{ "pcpu", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "report", required_argument, NULL, 'o' },
 		{ "progress", required_argument, NULL, 'p' },
@@ -579,7 +649,7 @@ int cmd_lab(int argc, char **argv)
 	lab.rekeys = 20;
 	lab.interval_ns = 500 * NSEC_PER_MSEC;
 	parse_strategies(strategies, &lab);
-	while ((c = getopt_long(argc, argv, "n:s:i:r:a:l:o:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:i:r:a:c:l:o:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_u32(optarg, 1, 10000, &lab.rekeys)) {
@@ -614,6 +684,12 @@ int cmd_lab(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			lab.alg = optarg;
+			break;
+		case 'c':
+			if (cli_parse_u32(optarg, 1, LAB_PCPU_MAX, &lab.pcpu)) {
+				cli_error("lab: bad --pcpu '%s' (1 to %d CPUs)", optarg, LAB_PCPU_MAX);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'l':
 			listen = optarg;
@@ -653,7 +729,7 @@ int cmd_lab(int argc, char **argv)
 		cli_error("lab: cannot create --report %s: %s", report, strerror(errno));
 		return 1;
 	}
-	if (check_kernel(err, sizeof(err))) {
+	if (check_kernel(lab.pcpu, err, sizeof(err))) {
 		cli_error("lab: %s", err);
 		return 1;
 	}
@@ -701,8 +777,9 @@ int cmd_lab(int argc, char **argv)
 			goto out;
 		}
 	}
-	printf("lab: %s <-> %s, ESP %s, %u datagrams/s each way; monitor in %s mode%s%s\n",
-	       lab.ns[0], lab.ns[1], lab.alg, lab.rate, lab.probe_mode,
+	printf("lab: %s <-> %s, ESP %s%s, %u datagrams/s each way; monitor in %s mode%s%s\n",
+	       lab.ns[0], lab.ns[1], lab.alg, lab.pcpu ? ", per-CPU SAs" : "", lab.rate,
+	       lab.probe_mode,
 	       listen ? ", metrics on http://" : "", listen ? listen : "");
 	fflush(stdout);
 	lab.start_ns = monotonic_ns();
@@ -726,7 +803,7 @@ int cmd_lab(int argc, char **argv)
 		}
 	}
 out:
-	for (int p = 0; p < 2; p++)
+	for (int p = 0; p < r.n_rk; p++)
 		if (r.rk[p])
 			rekey_close(r.rk[p]);
 	monitor_close(r.mon);

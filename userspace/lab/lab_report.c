@@ -95,6 +95,12 @@ struct stats {
 	double mean, p99, max;
 };
 
+/* SA pairs a phase rekeyed: its rounds x both directions (x CPUs, with --pcpu); at least 1 */
+static int pair_rekeys(const struct lab *lab, const struct lab_phase *ph)
+{
+	return 2 * (int)(lab->pcpu ? lab->pcpu : 1) * (int)(ph->rekeys ? ph->rekeys : 1);
+}
+
 static void phase_stats(const struct lab *lab, const struct lab_phase *ph, bool gap,
 			struct stats *st)
 {
@@ -131,7 +137,7 @@ void lab_print_table(const struct lab *lab, FILE *out)
 		const struct lab_phase *ph = &lab->phase[i];
 		struct stats gap, outage;
 		char g[40] = "-", o[40] = "-", note[96] = "", verdicts[160];
-		int pairs = 2 * (int)(ph->rekeys ? ph->rekeys : 1);
+		int pairs = pair_rekeys(lab, ph);
 
 		phase_stats(lab, ph, true, &gap);
 		phase_stats(lab, ph, false, &outage);
@@ -300,7 +306,7 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		if (life_in_phase(&r->lives[l], ph))
 			sas = json_out_append(sas, json_sa(lab, &r->lives[l]));
 	for (size_t g = 0; g < r->n_groups; g++)
-		if (lab_in_phase(ph, r->groups[g].t_first))
+		if (lab_sent_in_phase(ph, r->groups[g].t_first))
 			groups = json_out_append(groups, json_drop_group(lab, &r->groups[g]));
 	return json_pack(
 		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o}",
@@ -309,7 +315,7 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		"lost", (json_int_t)ph->lost, "attributed", (json_int_t)ph->attributed,
 		"gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
 		"netlink_messages_per_rekey",
-		json_out_real((double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)), 2),
+		json_out_real((double)ph->messages / pair_rekeys(lab, ph), 2),
 		"key_changed", ph->strategy != REKEY_UPDATE || !ph->key_unchanged,
 		"t0_ms", json_ms(lab, ph->t0), "t1_ms", json_ms(lab, ph->t1),
 		"sas", sas, "drop_groups", groups, "verdicts", verdicts);
@@ -333,12 +339,13 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 {
 	int side = lab_side(lab, ep->flow.netns), phase = -1;
 	char old[SPI_STRLEN], new[SPI_STRLEN];
+	json_t *j;
 
 	for (int i = 0; i < lab->n_phases; i++)
 		if (lab_in_phase(&lab->phase[i], lab_episode_start(ep)))
 			phase = i;
 	/* an SA without a direction is said as out here (the lab's SAs all have one) */
-	return json_pack(
+	j = json_pack(
 		"{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}",
 		"strategy", phase >= 0 ? rekey_strategy_name(lab->phase[phase].strategy) : "",
 		"netns", side == 0 ? "A" : "B",
@@ -356,6 +363,10 @@ static json_t *json_episode(const struct lab *lab, const struct episode *ep)
 		"delete_actor", actor_json(&ep->delete_actor),
 		"old_last_packet_ms", ep->old_last_packet_ns ? json_ms(lab, ep->old_last_packet_ns) : json_null(),
 		"new_first_packet_ms", ep->new_first_packet_ns ? json_ms(lab, ep->new_first_packet_ns) : json_null());
+	/* --pcpu: the CPU of the episode's SAs */
+	return ep->flow.pcpu ? json_out_extend(j, json_pack("{s:I}", "pcpu",
+							     (json_int_t)ep->flow.pcpu_num))
+			     : j;
 }
 
 static json_t *json_flow(const struct traffic_flow *fl, const char *name)
@@ -376,11 +387,11 @@ static json_t *report_json(const struct lab *lab, const struct results *r)
 		episodes = json_out_append(episodes, json_episode(lab, &lab->episodes[e]));
 	flows = json_out_append(flows, json_flow(&lab->flow[0], "A->B"));
 	flows = json_out_append(flows, json_flow(&lab->flow[1], "B->A"));
-	return json_pack("{s:{s:[o,o],s:o,s:I,s:I,s:o,s:o},s:o,s:o,s:{s:o}}",
+	return json_pack("{s:{s:[o,o],s:o,s:I,s:I,s:I,s:o,s:o},s:o,s:o,s:{s:o}}",
 			 "lab",
 			 "namespaces", json_out_string(lab->ns[0]), json_out_string(lab->ns[1]),
 			 "aead", json_out_string(lab->alg), "rate", (json_int_t)lab->rate,
-			 "rekeys", (json_int_t)lab->rekeys,
+			 "rekeys", (json_int_t)lab->rekeys, "pcpu", (json_int_t)lab->pcpu,
 			 "interval_ms", json_out_real((double)lab->interval_ns / 1e6, 1),
 			 "probe_mode", json_out_string(lab->probe_mode),
 			 "strategies", phases, "episodes", episodes,
@@ -530,7 +541,7 @@ static void write_svg(const struct lab *lab, const struct results *r, const stru
 		double x0, x1;
 		int y = AXIS_H + (dg->flow ? ROW_LOST_BA : ROW_LOST_AB) * ROW_H;
 
-		if (!lab_in_phase(ph, dg->t_first))
+		if (!lab_sent_in_phase(ph, dg->t_first))
 			continue;
 		x0 = xpos(&a, dg->t_first);
 		x1 = xpos(&a, dg->t_last);
@@ -589,7 +600,7 @@ static void write_html(const struct lab *lab, const struct results *r, FILE *out
 		else
 			fputs("<td>-</td><td>-</td>", out);
 		fprintf(out, "<td>%.1f</td><td>%s</td></tr>\n",
-			(double)ph->messages / (2.0 * (ph->rekeys ? ph->rekeys : 1)), verdicts);
+			(double)ph->messages / pair_rekeys(lab, ph), verdicts);
 	}
 	fputs("</table>\n<p>Bars: each SA's life, by namespace and direction. Orange: gaps, no "
 	      "valid SA for the flow. Green lines: the old SA's last packet and the new SA's first "

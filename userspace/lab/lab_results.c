@@ -12,6 +12,18 @@ bool lab_in_phase(const struct lab_phase *ph, __u64 t)
 	return t >= ph->t0 && t < ph->t1;
 }
 
+bool lab_sent_in_phase(const struct lab_phase *ph, __u64 t)
+{
+	return t + LAB_PAUSE_NS / 2 >= ph->t0 && t + LAB_PAUSE_NS / 2 < ph->t1;
+}
+
+/* [t0, t1) moved half a pause earlier, as lab_sent_in_phase */
+static void ground_truth_window(const struct lab_phase *ph, __u64 *from, __u64 *to)
+{
+	*from = ph->t0 > LAB_PAUSE_NS / 2 ? ph->t0 - LAB_PAUSE_NS / 2 : 0;
+	*to = ph->t1 > LAB_PAUSE_NS / 2 ? ph->t1 - LAB_PAUSE_NS / 2 : 0;
+}
+
 __u64 lab_episode_start(const struct episode *ep)
 {
 	if (ep->t_delete_old && ep->t_insert_new)
@@ -27,8 +39,10 @@ void lab_results(struct lab *lab)
 		ph->sent = ph->lost = ph->attributed = 0;
 		for (int f = 0; f < 2; f++) {
 			__u32 sent, lost;
+			__u64 from, to;
 
-			traffic_count(&lab->flow[f], ph->t0, ph->t1, &sent, &lost);
+			ground_truth_window(ph, &from, &to);
+			traffic_count(&lab->flow[f], from, to, &sent, &lost);
 			ph->sent += sent;
 			ph->lost += lost;
 		}

@@ -42,6 +42,7 @@ struct lab {
 	bool ns_made[2];
 	const char *alg;  /* "rfc4106(gcm(aes))" or "cbc(aes)+hmac(sha256)" */
 	__u32 rate, rekeys;
+	__u32 pcpu;       /* 0, or per-CPU SAs of CPUs 0 to pcpu - 1 in each direction */
 	__u64 interval_ns, start_ns;
 	const char *probe_mode;
 	struct traffic_flow flow[2]; /* 0: A->B, 1: B->A */
@@ -56,8 +57,18 @@ struct lab {
 /* The side (0: A, 1: B) of a namespace inode, or -1. */
 int lab_side(const struct lab *lab, __u32 inum);
 
+/* Between phases: late drops, episodes settle. No rekey is due for this long before t1. */
+#define LAB_PAUSE_NS 1500000000ull
+
 /* Whether t falls in the phase: [t0, t1). */
 bool lab_in_phase(const struct lab_phase *ph, __u64 t);
+
+/*
+ * Whether a datagram sent at t is the phase's ground truth: sent in [t0, t1) moved half a
+ * pause earlier. One sent just before t0 may be in flight when the first rekey drops it;
+ * one sent in the pause at the end, a second after the last rekey, cannot be lost by it.
+ */
+bool lab_sent_in_phase(const struct lab_phase *ph, __u64 t);
 
 /* When an episode began: the first of the old SA's delete and the new one's insert. */
 __u64 lab_episode_start(const struct episode *ep);
