@@ -86,8 +86,16 @@ struct sa_event {
 	struct actor actor; /* ADD, UPDATE, DELETE: who did it */
 	__u64 last_packet_ns; /* DELETE: the SA's last packet (0: none seen, or not followed) */
 	__u32 pcpu_num;       /* pcpu: its CPU; one flow per CPU, each rekeyed on its own */
-	__u32 pad;
+	__u32 flags;          /* SA_EVENT_F_* */
 };
+
+/*
+ * Of a migration told by netlink (XFRM_MSG_MIGRATE_STATE): only the SA's identity and what
+ * the message says (addresses, SPI, proto, family, mark; reqid arriving) are known; what a
+ * migration keeps (direction, CPU, if_id) is as the SA had it, the leaving SA's source and
+ * reqid as its flow had them.
+ */
+#define SA_EVENT_F_IDENTITY_ONLY 1u
 
 /* What happened to a policy: BPF sees inserts, updates and deletes (the netlink and
  * PF_KEY paths), netlink adds expiries and flushes. */

@@ -9,8 +9,11 @@
 #
 # B gets its second address, its inbound SA and policy move to it, then A's outbound SA and
 # policy do (tests/tools/xfrm-migrate, one process): datagrams A sends to the old address in
-# between are lost at B, and those A sends between its SA's move and its policy's at A. On a kernel without MIGRATE_STATE (the probe
-# says so) the request must be refused and change nothing: no episode, no loss.
+# between are lost at B, and those A sends between its SA's move and its policy's at A.
+# Two traces watch: in fentry mode BPF tells the migrations; in tracepoint mode netlink does
+# (XFRM_MSG_MIGRATE_STATE, which names the SA by destination and SPI only): both must find
+# the same episodes. On a kernel without MIGRATE_STATE (the probe says so) the request must
+# be refused and change nothing: no episode, no loss.
 source "$(dirname "$0")/lib.sh"
 
 PACKETS=5000 RATE=1000
@@ -23,7 +26,12 @@ ip -n "$B" addr add "$NEW_B/24" dev veth-b
 has_migrate=$("$REKEYGAP" probe --json | jq -r .migrate_state)
 echo "kernel $(uname -r): migrate_state $has_migrate"
 
-trace_start "$WORK/trace" fentry "$A" "$B"
+MODES="fentry tracepoint"
+declare -A TRACERS
+for mode in $MODES; do
+	trace_start "$WORK/trace-$mode" "$mode" "$A" "$B"
+	TRACERS[$mode]=$TRACER
+done
 flow_start ab "$A" "$INNER_A" "$B" "$INNER_B" 5001 "$PACKETS" "$RATE"
 sleep 1.5 # traffic well under way
 if [ "$has_migrate" = true ]; then
@@ -41,21 +49,26 @@ else
 	grep -q "Invalid argument" "$WORK/migrate.err" || fail "not refused as unknown"
 fi
 flow_wait ab
-trace_stop "$WORK/trace" >/dev/null
-
-# the episodes the trace handed out, and its SA events
-episodes() { jq -s -c "[.[] | select(.event == \"episode\") | $1]" "$WORK/trace"; }
-jq -c 'select(.event == "episode") | {netns, dir, kind, old_spi, new_spi, gap_ns, dropped, verdict}' \
-	"$WORK/trace"
 echo "ground truth: B received $((PACKETS - LOST)) of $PACKETS, lost $LOST"
-dropped=$(jq -s '[.[] | select(.event == "episode") | .dropped] | add // 0' "$WORK/trace")
+for mode in $MODES; do
+TRACER=${TRACERS[$mode]}
+T="$WORK/trace-$mode"
+trace_stop "$T" >/dev/null
+echo "--- the $mode trace"
+# the episodes the trace handed out, and its SA events
+episodes() { jq -s -c "[.[] | select(.event == \"episode\") | $1]" "$T"; }
+jq -c 'select(.event == "episode") | {netns, dir, kind, old_spi, new_spi, gap_ns, dropped, verdict}' \
+	"$T"
+dropped=$(jq -s '[.[] | select(.event == "episode") | .dropped] | add // 0' "$T")
 if [ "$has_migrate" = true ]; then
 	check_eq "SA events sa_migrate_out (A's outbound, B's inbound)" \
-		"$(events "$WORK/trace" '.event == "sa_migrate_out" and .spi == "0x00001000"')" 2
+		"$(events "$T" '.event == "sa_migrate_out" and .spi == "0x00001000"')" 2
 	check_eq "SA events sa_migrate_in, to the new address" \
-		"$(events "$WORK/trace" ".event == \"sa_migrate_in\" and .dst == \"$NEW_B\"")" 2
+		"$(events "$T" ".event == \"sa_migrate_in\" and .dst == \"$NEW_B\"")" 2
+	[ "$mode" = fentry ] || check_eq "migrations netlink told, by the SA's identity" \
+		"$(events "$T" '(.event | startswith("sa_migrate")) and .source == "netlink" and .identity_only')" 4
 	check_eq "deletes and adds of the migrated SA (a migration is neither)" \
-		"$(events "$WORK/trace" '(.event == "sa_add" or .event == "sa_delete") and .spi == "0x00001000"')" 0
+		"$(events "$T" '(.event == "sa_add" or .event == "sa_delete") and .spi == "0x00001000"')" 0
 	check_eq "episodes' kinds" "$(episodes .kind)" '["migrated","migrated"]'
 	check_eq "episodes' SPIs, old = new" "$(episodes '"\(.old_spi)>\(.new_spi)"' | jq -c unique)" \
 		'["0x00001000>0x00001000"]'
@@ -63,7 +76,7 @@ if [ "$has_migrate" = true ]; then
 		"$dropped" "$LOST"
 	# a migration without loss is clean; with loss, the moment without the SA is why
 	check_eq "verdicts: clean exactly where nothing was lost" \
-		"$(jq -s -c '[.[] | select(.event == "episode") | (.dropped == 0) == (.verdict == "clean")] | unique' "$WORK/trace")" \
+		"$(jq -s -c '[.[] | select(.event == "episode") | (.dropped == 0) == (.verdict == "clean")] | unique' "$T")" \
 		'[true]'
 	check_ge "datagrams through B's migrated SA (to $NEW_B)" \
 		"$(sa_packets "$B" "$SPI" "$OUTER_A" "$NEW_B")" 1
@@ -71,6 +84,7 @@ else
 	check_eq "episodes where nothing migrated" "$(episodes .kind)" '[]'
 	check_eq "datagrams lost where nothing migrated" "$LOST" 0
 	check_eq "SA events of a refused migration" \
-		"$(events "$WORK/trace" '.event == "sa_migrate_out" or .event == "sa_migrate_in" or .event == "sa_delete"')" 0
+		"$(events "$T" '.event == "sa_migrate_out" or .event == "sa_migrate_in" or .event == "sa_delete"')" 0
 fi
-echo "trace_migrate: migrate_state $has_migrate, lost $LOST, attributed $dropped"
+echo "trace_migrate ($mode): migrate_state $has_migrate, lost $LOST, attributed $dropped"
+done

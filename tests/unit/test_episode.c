@@ -504,6 +504,80 @@ static void test_migration(void **state)
 	assert_int_equal(out[2].verdict, VERDICT_GAP);
 }
 
+/* A migration as netlink tells it: the SA by its identity only, leaving, then arriving. */
+static struct sa_event migrate_told(__u8 kind, __u32 netns, __u32 spi, const char *daddr,
+				    __u64 t)
+{
+	struct sa_event e = sa(kind, netns, spi, SA_DIR_UNKNOWN, 0, t);
+
+	e.flags = SA_EVENT_F_IDENTITY_ONLY;
+	memset(e.saddr, 0, sizeof(e.saddr));
+	inet_pton(AF_INET, daddr, e.daddr);
+	if (kind == SA_EVENT_MIGRATE_IN) {
+		e.reqid = 1;
+		inet_pton(AF_INET, "192.0.2.1", e.saddr);
+	}
+	return e;
+}
+
+/*
+ * Migrations told by netlink only (tracepoint mode): the leaving SA found by destination and
+ * SPI, the arriving one on the flow its direction and CPU were on; told by BPF first, the
+ * netlink ones change nothing.
+ */
+static void test_migration_netlink(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+	struct sa_event e;
+
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	baseline(eng, NS_A, 0x3000, SA_DIR_IN);
+	e = migrate_told(SA_EVENT_MIGRATE_OUT, NS_A, 0x1000, "192.0.2.2", 100);
+	episode_feed_sa(eng, &e);
+	e = migrate_told(SA_EVENT_MIGRATE_IN, NS_A, 0x1000, "192.0.2.3", 100);
+	episode_feed_sa(eng, &e); /* one message: one time */
+	/* the SA is on its new flow: its delete, as BPF or netlink tells it, finds it there */
+	e = sa(SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 1, 500);
+	inet_pton(AF_INET, "192.0.2.3", e.daddr);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1, 600);
+	inet_pton(AF_INET, "192.0.2.3", e.daddr);
+	episode_feed_sa(eng, &e);
+	/* BPF told the inbound SA's migration; netlink's, a little later, is a duplicate */
+	e = sa(SA_EVENT_MIGRATE_OUT, NS_A, 0x3000, SA_DIR_IN, 1, 700);
+	episode_feed_sa(eng, &e);
+	e = sa(SA_EVENT_MIGRATE_IN, NS_A, 0x3000, SA_DIR_IN, 1, 700);
+	e.ts_ns += 10000;
+	inet_pton(AF_INET, "192.0.2.4", e.daddr);
+	episode_feed_sa(eng, &e);
+	e = migrate_told(SA_EVENT_MIGRATE_OUT, NS_A, 0x3000, "192.0.2.2", 720);
+	episode_feed_sa(eng, &e);
+	e = migrate_told(SA_EVENT_MIGRATE_IN, NS_A, 0x3000, "192.0.2.4", 720);
+	episode_feed_sa(eng, &e);
+	settle_all(eng, 720);
+	assert_int_equal(n_out, 3);
+	assert_int_equal(out[0].kind, EPISODE_MIGRATED);
+	assert_int_equal(out[0].flow.dir, SA_DIR_OUT);
+	assert_int_equal(out[0].old_spi, htonl(0x1000));
+	assert_int_equal(out[0].new_spi, htonl(0x1000));
+	assert_int_equal(out[0].drops_total, 0);
+	assert_false(out[0].has_gap); /* netlink cannot time it */
+	assert_int_equal(out[0].verdict, VERDICT_CLEAN);
+	assert_int_equal(out[1].kind, EPISODE_REPLACED);
+	assert_int_equal(out[1].flow.dir, SA_DIR_OUT);
+	assert_int_equal(out[1].flow.daddr[0], htonl(0xc0000203)); /* 192.0.2.3 */
+	assert_int_equal(out[1].old_spi, htonl(0x1000));
+	assert_int_equal(out[1].new_spi, htonl(0x2000));
+	assert_int_equal(out[2].kind, EPISODE_MIGRATED);
+	assert_int_equal(out[2].flow.dir, SA_DIR_IN);
+	assert_int_equal(out[2].old_spi, htonl(0x3000));
+	assert_true(out[2].has_gap); /* BPF's */
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.duplicates, 1); /* netlink's leaving of 0x3000 */
+	assert_int_equal(st.sas, 2);        /* 0x2000 and 0x3000: no phantom SA */
+}
+
 /* Both sources report the same events, netlink later and the delete out of order. */
 static void test_duplicates(void **state)
 {
@@ -1000,6 +1074,7 @@ int main(void)
 		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
 		T(test_interleaved_flows),    T(test_pcpu_flows),          T(test_migration),
+		T(test_migration_netlink),
 		T(test_delete_timed_late),
 		T(test_duplicates),          T(test_reorder_window),
 		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),

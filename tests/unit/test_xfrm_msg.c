@@ -576,7 +576,7 @@ static void assert_sa_1000(const struct sa_event *sa)
 	assert_int_equal(sa->if_id, 42);
 	assert_int_equal(sa->dir, SA_DIR_UNKNOWN); /* 6.1 has no SA direction */
 	assert_int_equal(sa->hard, 0);
-	assert_int_equal(sa->pad, 0);
+	assert_int_equal(sa->flags, 0);
 	/* netlink does not say who asked, nor when the SA carried packets */
 	assert_zero(&sa->actor, sizeof(sa->actor));
 	assert_int_equal(sa->last_packet_ns, 0);
@@ -643,7 +643,7 @@ static void assert_expire(const uint8_t *bytes, size_t len, __u8 hard)
 	assert_int_equal(m.sa.mark_m, 0xff);
 	assert_int_equal(m.sa.if_id, 44);
 	assert_int_equal(m.sa.dir, SA_DIR_UNKNOWN);
-	assert_int_equal(m.sa.pad, 0);
+	assert_int_equal(m.sa.flags, 0);
 	assert_zero(&m.sa.actor, sizeof(m.sa.actor));
 	assert_zero(&m.pol, sizeof(m.pol));
 }
@@ -1265,6 +1265,48 @@ static void test_sa_pcpu(void **state)
 	}
 }
 
+/* 7.2's MIGRATE_STATE: the SA leaves its old identity and arrives with its new one. */
+static void test_migrate_state(void **state)
+{
+	struct nlmsghdr *nlh;
+	struct xfrm_uapi_migrate_state *ms;
+	struct xfrm_msg m;
+	union msgbuf mb;
+
+	(void)state;
+	nlh = build(&mb, XFRM_UAPI_MSG_MIGRATE_STATE, sizeof(*ms));
+	ms = mnl_nlmsg_get_payload(nlh);
+	ms->id.family = AF_INET;
+	ms->id.proto = IPPROTO_ESP;
+	ms->id.spi = htonl(0x1000);
+	inet_pton(AF_INET, "192.0.2.2", &ms->id.daddr);
+	inet_pton(AF_INET, "192.0.2.3", &ms->new_daddr);
+	inet_pton(AF_INET, "192.0.2.1", &ms->new_saddr);
+	ms->old_mark = (struct xfrm_mark){ 0x10, 0xff };
+	ms->new_reqid = 9;
+	ms->new_family = AF_INET;
+	assert_int_equal(parse_nlh(nlh, &m), 0);
+	assert_int_equal(m.kind, XFRM_MSG_KIND_SA_MIGRATE);
+	assert_int_equal(m.sa_old.kind, SA_EVENT_MIGRATE_OUT);
+	assert_int_equal(m.sa_old.flags, SA_EVENT_F_IDENTITY_ONLY);
+	assert_int_equal(m.sa_old.family, AF_INET);
+	assert_int_equal(m.sa_old.proto, IPPROTO_ESP);
+	assert_int_equal(m.sa_old.spi, htonl(0x1000));
+	assert_addr(m.sa_old.daddr, AF_INET, "192.0.2.2");
+	assert_int_equal(m.sa_old.mark_v, 0x10);
+	assert_int_equal(m.sa_old.mark_m, 0xff);
+	assert_int_equal(m.sa.kind, SA_EVENT_MIGRATE_IN);
+	assert_int_equal(m.sa.flags, SA_EVENT_F_IDENTITY_ONLY);
+	assert_int_equal(m.sa.spi, htonl(0x1000));
+	assert_addr(m.sa.daddr, AF_INET, "192.0.2.3");
+	assert_addr(m.sa.saddr, AF_INET, "192.0.2.1");
+	assert_int_equal(m.sa.reqid, 9);
+	assert_int_equal(m.sa.mark_v, 0x10);
+	/* the body cut short: malformed */
+	nlh = build(&mb, XFRM_UAPI_MSG_MIGRATE_STATE, sizeof(*ms) - 4);
+	assert_int_equal(parse_nlh(nlh, &m), -EBADMSG);
+}
+
 static void test_unreported_types(void **state)
 {
 	static const __u16 types[] = {
@@ -1304,7 +1346,8 @@ static void test_type_names(void **state)
 	assert_null(xfrm_msg_type_name(0));
 	assert_null(xfrm_msg_type_name(NLMSG_ERROR));
 	assert_null(xfrm_msg_type_name(XFRM_MSG_BASE - 1));
-	assert_null(xfrm_msg_type_name(XFRM_MSG_MAX + 1));
+	assert_string_equal(xfrm_msg_type_name(XFRM_UAPI_MSG_MIGRATE_STATE), "MIGRATE_STATE");
+	assert_null(xfrm_msg_type_name(XFRM_UAPI_MSG_MIGRATE_STATE + 1));
 	assert_null(xfrm_msg_type_name(0xffff));
 	/* every type in the uapi enum has one */
 	for (__u16 t = XFRM_MSG_BASE; t <= XFRM_MSG_MAX; t++)
@@ -1325,6 +1368,7 @@ int main(void)
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_newsa_ipv6),
 		cmocka_unit_test(test_flushsa),
+		cmocka_unit_test(test_migrate_state),
 		cmocka_unit_test(test_newpolicy),
 		cmocka_unit_test(test_updpolicy),
 		cmocka_unit_test(test_delpolicy),

@@ -624,6 +624,31 @@ static void on_insert(struct episode_engine *eng, const struct sa_event *e)
 }
 
 /*
+ * The flow of an SA known by its identity only (a migration told by netlink): in its
+ * namespace, the one SA of that destination, SPI, proto, family and mark, as the kernel has
+ * at most one. The flow's key then has what the event lacks.
+ */
+static struct flow *flow_of_identity(struct episode_engine *eng, const struct sa_event *e,
+				     int *idx)
+{
+	struct flow *f, *tmp;
+
+	HASH_ITER(hh, eng->flows, f, tmp) {
+		const struct flow_key *k = &f->key;
+
+		if (k->netns != e->netns || k->family != e->family || k->proto != e->proto ||
+		    k->mark_v != e->mark_v || k->mark_m != e->mark_m ||
+		    memcmp(k->daddr, e->daddr, e->family == AF_INET ? 4 : 16))
+			continue;
+		*idx = flow_find_sa(f, e->spi);
+		if (*idx >= 0)
+			return f;
+	}
+	*idx = -1;
+	return NULL;
+}
+
+/*
  * The flow that holds the SA of e. An SA's direction comes from its namespace's addresses
  * on kernels without one of their own; addresses change (a veth gone with its peer), so a
  * delete may come with another direction than the insert had: the others are tried too.
@@ -634,6 +659,8 @@ static struct flow *flow_of_sa(struct episode_engine *eng, const struct sa_event
 	struct flow_key k;
 	struct flow *f;
 
+	if (e->flags & SA_EVENT_F_IDENTITY_ONLY)
+		return flow_of_identity(eng, e, idx);
 	flow_key_of(e, &k);
 	f = flow_get(eng, &k, false);
 	*idx = f ? flow_find_sa(f, e->spi) : -1;
@@ -749,6 +776,16 @@ static void on_migrate_in(struct episode_engine *eng, const struct sa_event *e)
 		    a->ep.flow.netns == e->netns && a->ep.old_spi == e->spi)
 			break;
 	flow_key_of(e, &k);
+	if (e->flags & SA_EVENT_F_IDENTITY_ONLY) {
+		/* what a migration keeps, as the leaving SA's flow had it; without that flow
+		 * (BPF told it first, or it came before our baseline) nothing is known */
+		if (!a)
+			return;
+		k.dir = a->ep.flow.dir;
+		k.if_id = a->ep.flow.if_id;
+		k.pcpu = a->ep.flow.pcpu;
+		k.pcpu_num = a->ep.flow.pcpu_num;
+	}
 	f = flow_get(eng, &k, true);
 	if (!f)
 		return;
@@ -760,6 +797,9 @@ static void on_migrate_in(struct episode_engine *eng, const struct sa_event *e)
 	a->ep.t_insert_new = e->ts_ns;
 	a->ep.insert_actor = e->actor;
 	maybe_complete(eng, a, e->ts_ns);
+	/* netlink tells a migration once it is over: no time without the SA is known */
+	if (e->flags & SA_EVENT_F_IDENTITY_ONLY)
+		a->ep.has_gap = false;
 }
 
 /* A hard expiry: before its delete (mark the SA) or after it (mark the episode). */

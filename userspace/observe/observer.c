@@ -250,6 +250,8 @@ static void on_netlink(void *ctx, const struct xfrm_msg *m)
 		if (netns_wanted(obs, m->sa.netns) && obs->sink.flush)
 			obs->sink.flush(obs->sink.ctx, m);
 		break;
+	case XFRM_MSG_KIND_SA_MIGRATE: /* xfrm_watch hands it out as its two SA events */
+		break;
 	}
 }
 

@@ -223,6 +223,40 @@ static int parse_sa_expire(const struct nlmsghdr *nlh, struct xfrm_msg *out)
 	return 0;
 }
 
+/*
+ * MIGRATE_STATE (7.2): one SA moved to new addresses (and reqid), SPI and keys kept; sent to
+ * XFRMNLGRP_MIGRATE of the SA's namespace once done. Its mark stays (nothing else in the
+ * notification changes it).
+ */
+static int parse_sa_migrate(const struct nlmsghdr *nlh, struct xfrm_msg *out)
+{
+	struct xfrm_uapi_migrate_state m;
+	struct attrs a;
+	int err;
+
+	err = parse_body(nlh, &m, sizeof(m), &a);
+	if (err)
+		return err;
+	out->kind = XFRM_MSG_KIND_SA_MIGRATE;
+	out->sa_old.kind = SA_EVENT_MIGRATE_OUT;
+	out->sa_old.km_state = XFRM_KM_DEAD;
+	out->sa_old.family = m.id.family;
+	out->sa_old.proto = m.id.proto;
+	out->sa_old.spi = m.id.spi;
+	memcpy(out->sa_old.daddr, &m.id.daddr, sizeof(out->sa_old.daddr));
+	out->sa_old.mark_v = m.old_mark.v;
+	out->sa_old.mark_m = m.old_mark.m;
+	out->sa_old.flags = SA_EVENT_F_IDENTITY_ONLY;
+	out->sa = out->sa_old;
+	out->sa.kind = SA_EVENT_MIGRATE_IN;
+	out->sa.km_state = XFRM_KM_VALID;
+	out->sa.family = (__u8)m.new_family;
+	out->sa.reqid = m.new_reqid;
+	memcpy(out->sa.daddr, &m.new_daddr, sizeof(out->sa.daddr));
+	memcpy(out->sa.saddr, &m.new_saddr, sizeof(out->sa.saddr));
+	return 0;
+}
+
 static int parse_sa_flush(const struct nlmsghdr *nlh, struct xfrm_msg *out)
 {
 	struct xfrm_usersa_flush flush;
@@ -361,6 +395,8 @@ int xfrm_msg_parse(const struct nlmsghdr *nlh, size_t len, struct xfrm_msg *out)
 		return parse_sa_expire(nlh, out);
 	case XFRM_MSG_FLUSHSA:
 		return parse_sa_flush(nlh, out);
+	case XFRM_UAPI_MSG_MIGRATE_STATE:
+		return parse_sa_migrate(nlh, out);
 	case XFRM_MSG_ACQUIRE:
 		return parse_acquire(nlh, out);
 	case XFRM_MSG_NEWPOLICY:
@@ -406,6 +442,7 @@ static const char *const type_names[] = {
 	[XFRM_MSG_SETDEFAULT - XFRM_MSG_BASE] = "SETDEFAULT",
 	[XFRM_MSG_GETDEFAULT - XFRM_MSG_BASE] = "GETDEFAULT",
 #endif
+	[XFRM_UAPI_MSG_MIGRATE_STATE - XFRM_MSG_BASE] = "MIGRATE_STATE",
 };
 
 const char *xfrm_msg_type_name(__u16 type)

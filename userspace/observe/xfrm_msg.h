@@ -17,12 +17,15 @@ enum xfrm_msg_kind {
 	XFRM_MSG_KIND_ACQUIRE,    /* sa: the larval SA (spi 0, XFRM_KM_ACQ); pol: its policy */
 	XFRM_MSG_KIND_POLICY,     /* pol: NEWPOLICY, UPDPOLICY, DELPOLICY, POLEXPIRE (pol.hard) */
 	XFRM_MSG_KIND_POLICY_FLUSH,
+	XFRM_MSG_KIND_SA_MIGRATE, /* MIGRATE_STATE: sa_old leaves (SA_EVENT_MIGRATE_OUT), sa
+				   * arrives (SA_EVENT_MIGRATE_IN); both SA_EVENT_F_IDENTITY_ONLY */
 };
 
 struct xfrm_msg {
 	enum xfrm_msg_kind kind;
 	__u8 flush_proto; /* XFRM_MSG_KIND_SA_FLUSH: IPPROTO_ESP..., IPSEC_PROTO_ANY (255) */
 	struct sa_event sa;
+	struct sa_event sa_old; /* XFRM_MSG_KIND_SA_MIGRATE */
 	struct policy_event pol;
 };
 
@@ -30,7 +33,7 @@ struct xfrm_msg {
  * Parse one XFRM notification; len is how many bytes are readable at nlh, which may be fewer
  * than nlh->nlmsg_len (truncated). Returns 0 with *out filled (ts_ns and netns left 0 for the
  * caller), -EOPNOTSUPP for a well-formed message of a type not reported (NEWAE, REPORT,
- * MAPPING, MIGRATE, GETSA replies, NLMSG_ERROR...), -EBADMSG if malformed or truncated.
+ * MAPPING, MIGRATE (of SAs and policies), GETSA replies, NLMSG_ERROR...), -EBADMSG if malformed or truncated.
  * Reads only the fixed body and the attributes it reports: key material is never touched.
  */
 int xfrm_msg_parse(const struct nlmsghdr *nlh, size_t len, struct xfrm_msg *out);

@@ -23,6 +23,7 @@ static const unsigned int xfrm_groups[] = {
 	XFRMNLGRP_EXPIRE,
 	XFRMNLGRP_SA,
 	XFRMNLGRP_POLICY,
+	XFRMNLGRP_MIGRATE, /* 7.2's MIGRATE_STATE, in the SA's namespace */
 };
 
 void xfrm_watch_init(struct xfrm_watch *w, xfrm_watch_fn fn, void *ctx)
@@ -162,6 +163,17 @@ static void deliver(struct xfrm_watch *w, struct xfrm_msg *m, __u32 netns)
 {
 	m->sa.ts_ns = m->pol.ts_ns = monotonic_ns();
 	m->sa.netns = m->pol.netns = netns;
+	if (m->kind == XFRM_MSG_KIND_SA_MIGRATE) {
+		/* one message, two events at one time: the SA leaves its identity, then
+		 * arrives (the episode engine keeps their order) */
+		struct xfrm_msg out = *m;
+
+		out.kind = m->kind = XFRM_MSG_KIND_SA;
+		out.sa = m->sa_old;
+		out.sa.ts_ns = m->sa.ts_ns;
+		out.sa.netns = netns;
+		w->fn(w->ctx, &out);
+	}
 	if (m->kind == XFRM_MSG_KIND_SA && m->sa.kind == SA_EVENT_EXPIRE && m->sa.hard) {
 		struct xfrm_msg del = *m;
 

@@ -44,6 +44,9 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 	bool last_packet = e->kind == SA_EVENT_DELETE && e->last_packet_ns;
 
 	addr_format(e->family, (const xfrm_address_t *)e->saddr, src, sizeof(src));
+	/* a migration told by netlink names the leaving SA by destination and SPI only */
+	if ((e->flags & SA_EVENT_F_IDENTITY_ONLY) && e->kind == SA_EVENT_MIGRATE_OUT)
+		snprintf(src, sizeof(src), "?");
 	addr_format(e->family, (const xfrm_address_t *)e->daddr, dst, sizeof(dst));
 	spi_format(e->spi, spi);
 	if (o->json) {
@@ -61,6 +64,8 @@ void trace_print_sa(const struct trace_output *o, const struct sa_event *e,
 
 		if (e->pcpu)
 			j = json_out_extend(j, json_pack("{s:I}", "pcpu", (json_int_t)e->pcpu_num));
+		if (e->flags & SA_EVENT_F_IDENTITY_ONLY)
+			j = json_out_extend(j, json_pack("{s:b}", "identity_only", 1));
 		if (changed)
 			j = json_out_extend(j, json_pack("{s:o}", "actor", actor_json(&e->actor)));
 		if (last_packet)
