@@ -48,7 +48,8 @@ def start(e):
 def ours(e, flow):
     return (e["netns"], e["dir"]) in ((("A", "out"), ("B", "in")) if flow == "A->B" else
                                       (("B", "out"), ("A", "in")))
-print(f"{s}: lost {ph['lost']}, attributed {ph['attributed']}")
+print(f"{s}: lost {ph['lost']}, attributed {ph['attributed']}; whole run, sendto refused:",
+      {f["flow"]: f["send_errors"] for f in r["ground_truth"]["flows"]})
 for flow in ("A->B", "B->A"):
     lost = sum(g["count"] for g in ph["drop_groups"] if g["flow"] == flow)
     dropped = sum(e["dropped"] for e in eps if ours(e, flow))
