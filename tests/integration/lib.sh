@@ -123,22 +123,29 @@ esp_sa() {
 		aead "$AEAD_ALG" "$6" 128 "${@:7}"
 }
 
-# veth_pair NS_A NS_B: the topology above without its SAs and policies, for scenarios whose
-# IKE daemons make those
+# veth_pair NS_A NS_B [outer-only]: the topology above without its SAs and policies, for
+# scenarios whose IKE daemons make those; outer-only: the veth addresses alone, no inner
+# ones on lo nor routes to them (transport mode). With IPv6 addresses in OUTER_A...INNER_B
+# (a scenario's own): /64 on the veth, /128 on lo, without duplicate address detection
+# (an address is usable at once).
 veth_pair() {
-	local a=$1 b=$2
+	local a=$1 b=$2 outer=24 inner=32 nodad=()
+	[[ $OUTER_A == *:* ]] && outer=64 inner=128 nodad=(nodad)
 	ip netns add "$a"
 	ip netns add "$b"
 	ip -n "$a" link add veth-a type veth peer name veth-b netns "$b"
-	ip -n "$a" addr add "$OUTER_A/24" dev veth-a
-	ip -n "$b" addr add "$OUTER_B/24" dev veth-b
-	ip -n "$a" addr add "$INNER_A/32" dev lo
-	ip -n "$b" addr add "$INNER_B/32" dev lo
+	ip -n "$a" addr add "$OUTER_A/$outer" dev veth-a ${nodad[@]+"${nodad[@]}"}
+	ip -n "$b" addr add "$OUTER_B/$outer" dev veth-b ${nodad[@]+"${nodad[@]}"}
+	if [ "${3:-}" != outer-only ]; then
+		ip -n "$a" addr add "$INNER_A/$inner" dev lo ${nodad[@]+"${nodad[@]}"}
+		ip -n "$b" addr add "$INNER_B/$inner" dev lo ${nodad[@]+"${nodad[@]}"}
+	fi
 	for ns in "$a" "$b"; do ip -n "$ns" link set lo up; done
 	ip -n "$a" link set veth-a up
 	ip -n "$b" link set veth-b up
-	ip -n "$a" route add "$INNER_B/32" via "$OUTER_B" src "$INNER_A"
-	ip -n "$b" route add "$INNER_A/32" via "$OUTER_A" src "$INNER_B"
+	[ "${3:-}" != outer-only ] || return 0
+	ip -n "$a" route add "$INNER_B/$inner" via "$OUTER_B" src "$INNER_A"
+	ip -n "$b" route add "$INNER_A/$inner" via "$OUTER_A" src "$INNER_B"
 }
 
 # esp_pair NS_A NS_B SPI_AB SPI_BA: the topology above
@@ -153,12 +160,17 @@ esp_pair() {
 	esp_policies "$b" "$INNER_B" "$INNER_A" "$OUTER_B" "$OUTER_A" 2 1
 }
 
-# esp_policies NS LOCAL REMOTE OUTER_LOCAL OUTER_REMOTE REQID_OUT REQID_IN
+# esp_policies NS LOCAL REMOTE OUTER_LOCAL OUTER_REMOTE REQID_OUT REQID_IN [MODE]: MODE
+# tunnel (the default) or transport; LOCAL and REMOTE are hosts (/32, /128) or, with a
+# prefix length, networks
 esp_policies() {
-	ip -n "$1" xfrm policy add src "$2/32" dst "$3/32" dir out \
-		tmpl src "$4" dst "$5" proto esp reqid "$6" mode tunnel
-	ip -n "$1" xfrm policy add src "$3/32" dst "$2/32" dir in \
-		tmpl src "$5" dst "$4" proto esp reqid "$7" mode tunnel
+	local local_sel=$2 remote_sel=$3 mode=${8:-tunnel}
+	[[ $local_sel == */* ]] || local_sel+=$([[ $2 == *:* ]] && echo /128 || echo /32)
+	[[ $remote_sel == */* ]] || remote_sel+=$([[ $3 == *:* ]] && echo /128 || echo /32)
+	ip -n "$1" xfrm policy add src "$local_sel" dst "$remote_sel" dir out \
+		tmpl src "$4" dst "$5" proto esp reqid "$6" mode "$mode"
+	ip -n "$1" xfrm policy add src "$remote_sel" dst "$local_sel" dir in \
+		tmpl src "$5" dst "$4" proto esp reqid "$7" mode "$mode"
 }
 
 # sa_packets NS SPI SRC DST: packets the SA has processed (its current lifetime counter)
@@ -342,17 +354,29 @@ sa_count() {
 	ip -n "$1" xfrm state | grep -c '^src ' || true
 }
 
-# sa_spis NS SRC DST: the SPIs of the SAs from SRC to DST in NS, sorted
+# sa_spis NS SRC DST: the SPIs of the SAs from SRC to DST in NS, sorted (from the lines
+# 'proto esp spi 0x...': an encap line's "espinudp" holds "spi" too)
 sa_spis() {
-	ip -n "$1" xfrm state list src "$2" dst "$3" | awk '/spi/ { print $4 }' | sort | xargs
+	ip -n "$1" xfrm state list src "$2" dst "$3" | awk '$1 == "proto" && $3 == "spi" { print $4 }' |
+		sort | xargs
 }
 
 # sa_settings NS: what 'ip xfrm state' says of NS's SAs but SPIs, keys and replay counters,
 # as sorted lines: equal before and after a rekey that carried every setting over
 sa_settings() {
 	# (lastused: when it last carried a packet, a usage time 6.12 reports, not a setting)
+	# (an ESN SA's replay state: its sequence numbers and bitmap words go, its window stays)
 	ip -n "$1" xfrm state | sed -e 's/spi 0x[0-9a-f]*/spi */' -e '/aead \|enc \|auth/d' \
-		-e '/anti-replay/d' -e '/lastused/d' | sort
+		-e '/anti-replay/d' -e '/lastused/d' -e '/^[[:space:]]*seq-hi /d' \
+		-e '/^[[:space:]]*\([0-9a-f]\{8\} *\)\{1,\}$/d' | sort
+}
+
+# sa_algs NS: each SA's algorithms as 'ip xfrm state' shows them, without their keys: name,
+# key length in bits, ICV length (aead, auth-trunc), as sorted lines
+sa_algs() {
+	ip -n "$1" xfrm state | awk '
+		$1 == "aead" || $1 == "auth-trunc" { print $1, $2, (length($3) - 2) * 4 " bits", "icv " $4 }
+		$1 == "enc" || $1 == "auth" { print $1, $2, (length($3) - 2) * 4 " bits" }' | sort
 }
 
 # --- monitor scenarios: 'rekeygap monitor' on a port of its own, read with curl ---

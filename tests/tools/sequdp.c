@@ -95,6 +95,7 @@ static int do_send(const char *dst, const char *src, __u32 port, __u32 count, __
 	struct datagram d = { .magic = htonl(SEQUDP_MAGIC) };
 	uint64_t period = rate ? NSEC_PER_SEC / rate : 0, start, next;
 	__u32 errors = 0, seq;
+	int last_errno = 0;
 	int fd;
 
 	if (make_sockaddr(dst, port, &to, &to_len)) {
@@ -131,12 +132,16 @@ static int do_send(const char *dst, const char *src, __u32 port, __u32 count, __
 		d.seq = htobe64(seq);
 		d.sent_ns = htobe64(now_ns());
 		/* a failed send is a lost packet as far as the receiver is concerned: count it */
-		if (sendto(fd, &d, sizeof(d), 0, (struct sockaddr *)&to, to_len) != sizeof(d))
+		if (sendto(fd, &d, sizeof(d), 0, (struct sockaddr *)&to, to_len) != sizeof(d)) {
 			errors++;
+			last_errno = errno;
+		}
 	}
 	close(fd);
-	printf("sent %u packets to %s port %u in %.3f s, %u send errors\n", seq, dst, port,
-	       (double)(now_ns() - start) / NSEC_PER_SEC, errors);
+	/* the last error's cause (the XFRM output path's -EINVAL, say) tells a loss's place */
+	printf("sent %u packets to %s port %u in %.3f s, %u send errors%s%s%s\n", seq, dst, port,
+	       (double)(now_ns() - start) / NSEC_PER_SEC, errors, errors ? " (last: " : "",
+	       errors ? strerror(last_errno) : "", errors ? ")" : "");
 	return 0;
 }
 
