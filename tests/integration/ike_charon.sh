@@ -3,8 +3,10 @@
 # ike_charon: a real IKE daemon's rekeys. Two strongSwan charons, one per namespace, bring up
 # an IKEv2 SA (PSK) and a tunnel-mode CHILD_SA (AES-GCM) over the veth pair; the CHILD_SA is
 # then rekeyed REKEYS times with 'swanctl --rekey', by A and by B in turn (or, sourced by
-# ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 10 s: rekey_time), under
-# sequence-numbered UDP both ways, with 'rekeygap monitor' watching both namespaces.
+# ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 10 s: rekey_time; by
+# ike_charon_collision with IKE_REKEY=collision, by both at the same moment, again until
+# charon's log says they collided), under sequence-numbered UDP both ways, with
+# 'rekeygap monitor' watching both namespaces.
 # The reference is charon's own record: its log (level 1, no keys: checked) says which
 # CHILD_SA it established, which it closed and, in a collision, which new one was redundant;
 # charon_rekeys.py turns that into the rekeys, old and new SPI per direction, and the
@@ -237,6 +239,40 @@ no_keys_logged() {
 	! grep -q '=>' "${logs[@]}" || fail "charon's log holds a chunk dump: $(grep -m1 '=>' "${logs[@]}")"
 }
 
+# collide K: both charons asked to rekey at one moment (vici_rekey.py), again (up to
+# COLLISION_TRIES times) until a charon's log says the two rekeys collided; each try is a
+# round of its own in $WORK/rounds (a try without a collision is one or two rekeys
+# nonetheless). COLLISIONS, TRIES count them.
+COLLISIONS=0 TRIES=0 COLLISION_TRIES=${COLLISION_TRIES:-8}
+collide() {
+	local try la lb
+	for ((try = 1; try <= COLLISION_TRIES; try++)); do
+		la=$(log_lines a) lb=$(log_lines b)
+		round_begin "$1.$try"
+		TRIES=$((TRIES + 1))
+		echo "--- rekey $1 of $REKEYS, try $try: A and B rekey CHILD_SA net at once (vici)"
+		python3 "$TOP/tests/integration/vici_rekey.py" net "$WORK/a/charon.vici" \
+			"$WORK/b/charon.vici" >"$WORK/rekey-$1.$try" ||
+			fail "vici rekey: $(cat "$WORK/rekey-$1.$try")"
+		cat "$WORK/rekey-$1.$try"
+		wait_child_sa "$SPIS" 90
+		round_end "$1.$try"
+		no_keys_logged
+		# (the old inbound SAs stay 5 s: by then both charons are done with the rekeys)
+		if tail -n +$((la + 1)) "$WORK/a/charon.log" | grep -q 'CHILD_SA rekey collision' ||
+			tail -n +$((lb + 1)) "$WORK/b/charon.log" | grep -q 'CHILD_SA rekey collision'; then
+			COLLISIONS=$((COLLISIONS + 1))
+			echo "collision (charon's log): $(tail -n +$((la + 1)) "$WORK/a/charon.log" |
+				grep 'rekey collision' | sed 's/^/A: /') $(tail -n +$((lb + 1)) \
+				"$WORK/b/charon.log" | grep 'rekey collision' | sed 's/^/B: /')"
+			return 0
+		fi
+		echo "no collision in try $try: one side's rekey was through before the other's came"
+		sleep 1
+	done
+	fail "rekey $1: no rekey collision in $COLLISION_TRIES tries"
+}
+
 veth_pair "$A" "$B"
 # the kernel's record of each outbound policy change (template SPI): ip's own words
 for ns in "$A" "$B"; do
@@ -284,6 +320,8 @@ for ((k = 1; k <= REKEYS; k++)); do
 		wait_child_sa "$SPIS" 90
 		round_end "$k"
 		no_keys_logged
+	elif [ "$IKE_REKEY" = collision ]; then
+		collide "$k"
 	else
 		round_begin "$k"
 		role=$([ $((k % 2)) = 1 ] && echo a || echo b)
@@ -321,7 +359,15 @@ python3 "$TOP/tests/integration/charon_rekeys.py" "$WORK" >"$WORK/expected" ||
 jq -c '.rounds[] | select(.round != "start") | {round, collision, rekeys, redundant}' \
 	"$WORK/expected"
 NREKEYS=$(jq '[.rounds[].rekeys[]] | length' "$WORK/expected")
-check_eq "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$REKEYS"
+if [ "$IKE_REKEY" = collision ]; then
+	# (a try without a collision rekeyed all the same, once or twice)
+	check_ge "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$TRIES"
+	check_eq "rounds whose rekeys collided (charon's logs)" \
+		"$(jq '[.rounds[] | select(.collision != [])] | length' "$WORK/expected")" "$COLLISIONS"
+	echo "collisions: $COLLISIONS in $TRIES tries (both charons asked at once)"
+else
+	check_eq "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$REKEYS"
+fi
 
 # the monitor closes an episode once the old SA is gone: every rekey's four within seconds
 for ns in "$A" "$B"; do
