@@ -12,7 +12,8 @@
 # role and direction, the (old SPI, new SPI) pairs. Checked here, against charon's own
 # record: every redundant and every replaced CHILD_SA was closed in its round, exactly one
 # CHILD_SA is left per side after each round, and the two sides agree (A's inbound SPIs
-# are B's outbound ones). Exit 1, saying why, otherwise.
+# are B's outbound ones). Exit 1, saying why, otherwise. "rekeys": all of them, in order
+# (per round, as A's log has them: for reading).
 import json, re, sys
 
 EST = re.compile(r"(?:inbound |outbound )?CHILD_SA (\S+)\{(\d+)\} established with SPIs "
@@ -63,6 +64,7 @@ def events(lines):
 children = {"a": {}, "b": {}}   # unique id -> (spi_in, spi_out), in that side's view
 alive = {"a": None, "b": None}  # the CHILD_SA carrying the traffic between rounds
 closed_ever = {"a": set(), "b": set()}
+whole = {"a": [], "b": []}      # each side's rekeys, round after round
 out = {"rounds": []}
 for i in range(len(rounds) + 1):
     name = "start" if i == 0 else rounds[i - 1][0]
@@ -110,15 +112,20 @@ for i in range(len(rounds) + 1):
         if alive[r] is None or set(children[r]) - closed_ever[r] != {alive[r]}:
             die(f"round {name}: {r}'s CHILD_SAs not closed are "
                 f"{sorted(set(children[r]) - closed_ever[r])}, expected net{{{alive[r]}}} only")
-    if len(chains["a"]) != len(chains["b"]) or any(
-            x["in"] != y["out"] or x["out"] != y["in"] for x, y in zip(chains["a"], chains["b"])):
-        die(f"round {name}: A's rekeys {chains['a']} are not B's {chains['b']} mirrored")
+    for r in ("a", "b"):
+        whole[r] += chains[r]
     for x in chains["a"]:
         # per flow: ab is A's outbound SA (B's inbound), ba A's inbound (B's outbound)
         rnd["rekeys"].append({"ab": x["out"], "ba": x["in"]})
     for si, so in sorted(redundant_pairs):
         rnd["redundant"].append({"ab": so, "ba": si})
     out["rounds"].append(rnd)
+# the two sides agree, rekey by rekey (compared as a whole: a rekey at a round's edge may
+# fall in one side's round and in the next one on the other side)
+if len(whole["a"]) != len(whole["b"]) or any(
+        x["in"] != y["out"] or x["out"] != y["in"] for x, y in zip(whole["a"], whole["b"])):
+    die(f"A's rekeys {whole['a']} are not B's {whole['b']} mirrored")
+out["rekeys"] = [{"ab": x["out"], "ba": x["in"]} for x in whole["a"]]
 ai, ao = children["a"][alive["a"]]
 out["final"] = {"ab": ao, "ba": ai}
 print(json.dumps(out))

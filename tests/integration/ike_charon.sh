@@ -3,7 +3,7 @@
 # ike_charon: a real IKE daemon's rekeys. Two strongSwan charons, one per namespace, bring up
 # an IKEv2 SA (PSK) and a tunnel-mode CHILD_SA (AES-GCM) over the veth pair; the CHILD_SA is
 # then rekeyed REKEYS times with 'swanctl --rekey', by A and by B in turn (or, sourced by
-# ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 10 s: rekey_time; by
+# ike_charon_timed with IKE_REKEY=timed, by A's charon itself every 15 s: rekey_time; by
 # ike_charon_collision with IKE_REKEY=collision, by both at the same moment, again until
 # charon's log says they collided), under sequence-numbered UDP both ways, with
 # 'rekeygap monitor' watching both namespaces.
@@ -283,7 +283,7 @@ charon_start a "$A"
 charon_start b "$B"
 # by the timer: A's only, so that the two never collide
 swanctl_conf "$WORK/a" "$OUTER_A" "$OUTER_B" "$INNER_A" "$INNER_B" a.rekeygap.test b.rekeygap.test \
-	"$([ "$IKE_REKEY" = timed ] && echo 10s || echo 0s)"
+	"$([ "$IKE_REKEY" = timed ] && echo 15s || echo 0s)"
 swanctl_conf "$WORK/b" "$OUTER_B" "$OUTER_A" "$INNER_B" "$INNER_A" b.rekeygap.test a.rekeygap.test \
 	0s
 for role in a b; do
@@ -302,6 +302,8 @@ swan a --initiate --child net --timeout 120 >"$WORK/initiate" ||
 : >"$WORK/kernel"
 wait_child_sa "" 60
 round_end start
+# (A's timer counts from here: its first rekey may come before the traffic is up)
+[ "$IKE_REKEY" != timed ] || round_begin 1
 no_keys_logged
 echo "CHILD_SA established in $((SECONDS - t)) s: A->B ${SPIS% *}, B->A ${SPIS#* }"
 
@@ -315,10 +317,17 @@ sleep 2
 for ((k = 1; k <= REKEYS; k++)); do
 	t=$SECONDS
 	if [ "$IKE_REKEY" = timed ]; then
-		round_begin "$k"
-		echo "--- rekey $k of $REKEYS: A's charon, rekey_time 10 s"
+		# (A's timer does not wait for the checks: a round ends, and the next begins, as
+		# soon as the kernels hold the new SA pair alone, the old inbound SAs gone 5 s
+		# after the rekey (delete_rekeyed_delay), 10 s before the next; 15 s: a loaded
+		# TCG has taken 5 s for one CREATE_CHILD_SA exchange. A's timer would go on rekeying:
+		# stopped (SIGSTOP) after the last, so that the monitor's counts end at REKEYS;
+		# lib.sh's cleanup continues it after its SIGTERM)
+		echo "--- rekey $k of $REKEYS: A's charon, rekey_time 15 s"
 		wait_child_sa "$SPIS" 90
+		[ "$k" -lt "$REKEYS" ] || kill -STOP "${CHARON_PID[a]}"
 		round_end "$k"
+		[ "$k" -eq "$REKEYS" ] || round_begin $((k + 1))
 		no_keys_logged
 	elif [ "$IKE_REKEY" = collision ]; then
 		collide "$k"
@@ -336,9 +345,6 @@ for ((k = 1; k <= REKEYS; k++)); do
 	[ "$IKE_REKEY" = timed ] || sleep 1
 done
 if [ "$IKE_REKEY" = timed ]; then
-	# A's timer would go on rekeying: stopped (SIGSTOP) half-way to the next rekey, so that
-	# the monitor's counts end at REKEYS; lib.sh's cleanup continues it after its SIGTERM
-	kill -STOP "${CHARON_PID[a]}"
 	check_eq "CHILD_SA SPIs once A's charon stopped" "$(child_spis "$A")" "$SPIS"
 fi
 
@@ -358,13 +364,17 @@ python3 "$TOP/tests/integration/charon_rekeys.py" "$WORK" >"$WORK/expected" ||
 	fail "charon's logs: $(cat "$WORK/expected")"
 jq -c '.rounds[] | select(.round != "start") | {round, collision, rekeys, redundant}' \
 	"$WORK/expected"
-NREKEYS=$(jq '[.rounds[].rekeys[]] | length' "$WORK/expected")
+NREKEYS=$(jq '.rekeys | length' "$WORK/expected")
 if [ "$IKE_REKEY" = collision ]; then
 	# (a try without a collision rekeyed all the same, once or twice)
 	check_ge "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$TRIES"
 	check_eq "rounds whose rekeys collided (charon's logs)" \
 		"$(jq '[.rounds[] | select(.collision != [])] | length' "$WORK/expected")" "$COLLISIONS"
 	echo "collisions: $COLLISIONS in $TRIES tries (both charons asked at once)"
+elif [ "$IKE_REKEY" = timed ]; then
+	# (A's timer rekeys every 15 s whatever the scenario does: a loaded TCG may see a
+	# round's end only after the next rekey; charon's log has them all)
+	check_ge "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$REKEYS"
 else
 	check_eq "CHILD_SA rekeys in charon's logs" "$NREKEYS" "$REKEYS"
 fi
