@@ -350,6 +350,72 @@ static void test_policy_switch(void **state)
 	assert_int_equal(out[2].gap_ns, 20 * MS);
 }
 
+/*
+ * A CHILD_SA rekey collision, as strongSwan's charons made it (ike_charon_collision): both
+ * sides rekeyed at once, so two new SAs join each flow, and the redundant one (R, the
+ * exchange with the lower nonce) is deleted soon after, having replaced nothing. What was
+ * rekeyed is old -> W, the survivor, whatever order the two came in; R is an SA added and
+ * removed without replacing (a cancelled episode), and never the old side of W's episode.
+ */
+static void test_rekey_collision(void **state)
+{
+	struct episode_engine *eng = *state;
+	struct episode_stats st;
+
+	/* the outbound side: R first, then W; the policy moves to W; old, then R deleted */
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	policy_tmpl(eng, POLICY_EVENT_ADD, 0x1000, 0);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x1001, SA_DIR_OUT, 690);   /* R */
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 951);   /* W */
+	policy_tmpl(eng, POLICY_EVENT_UPDATE, 0x2000, 1047);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 1071);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1001, SA_DIR_OUT, 1150);
+	/* the inbound side: R first, then W; R deleted at once, old 5 s later */
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x1001, SA_DIR_IN, 700);    /* R */
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 940);    /* W */
+	/* a drop on the old SPI before W came: R's episode had it, W's inherits it */
+	drops(eng, NS_B, 0x1000, DROP_IN_STATE_INVALID, 1, 800, 800);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1001, SA_DIR_IN, 1100);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 6155);
+	/* the peer's inbound side, the other way round: W first, then R; a datagram lost on the
+	 * old SPI while R was there stays with the rekey */
+	baseline(eng, NS_A, 0x3000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x4000, SA_DIR_IN, 720);    /* W */
+	feed(eng, SA_EVENT_ADD, NS_A, 0x3001, SA_DIR_IN, 800);    /* R */
+	drops(eng, NS_A, 0x3000, DROP_IN_STATE_INVALID, 1, 810, 810);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x3001, SA_DIR_IN, 1120);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x3000, SA_DIR_IN, 6200);
+	settle_all(eng, 6200);
+	assert_int_equal(n_out, 3);
+	assert_int_equal(out[2].flow.dir, SA_DIR_IN);
+	assert_int_equal(out[2].old_spi, htonl(0x3000));
+	assert_int_equal(out[2].new_spi, htonl(0x4000));
+	assert_int_equal(out[2].overlap_ns, (6200 - 720) * MS);
+	assert_int_equal(out[2].drops_total, 1);
+	assert_int_equal(out[0].flow.netns, NS_A);
+	assert_int_equal(out[0].kind, EPISODE_REPLACED);
+	assert_int_equal(out[0].old_spi, htonl(0x1000));
+	assert_int_equal(out[0].new_spi, htonl(0x2000));
+	assert_int_equal(out[0].t_insert_new, 951 * MS);
+	assert_int_equal(out[0].t_delete_old, 1071 * MS);
+	assert_int_equal(out[0].t_switch, 1047 * MS);
+	assert_int_equal(out[0].gap_ns, 0);
+	assert_int_equal(out[0].overlap_ns, 0);
+	assert_int_equal(out[0].verdict, VERDICT_CLEAN);
+	assert_int_equal(out[1].flow.netns, NS_B);
+	assert_int_equal(out[1].kind, EPISODE_REPLACED);
+	assert_int_equal(out[1].old_spi, htonl(0x1000));
+	assert_int_equal(out[1].new_spi, htonl(0x2000));
+	assert_int_equal(out[1].t_switch, 0);
+	assert_int_equal(out[1].overlap_ns, (6155 - 940) * MS);
+	assert_int_equal(out[1].drops_total, 1);
+	assert_int_equal(out[1].drops[DROP_IN_STATE_INVALID], 1);
+	assert_int_equal(out[1].first_drop_ns, 800 * MS);
+	episode_get_stats(eng, &st);
+	assert_int_equal(st.cancelled, 3); /* each R */
+}
+
 /* Two flows rekeyed at once (both directions, two namespaces): each its own episode. */
 static void test_interleaved_flows(void **state)
 {
@@ -1073,6 +1139,7 @@ int main(void)
 		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
 		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
+		T(test_rekey_collision),
 		T(test_interleaved_flows),    T(test_pcpu_flows),          T(test_migration),
 		T(test_migration_netlink),
 		T(test_delete_timed_late),

@@ -690,12 +690,57 @@ static struct flow *take_sa(struct episode_engine *eng, const struct sa_event *e
 	return f;
 }
 
+/*
+ * The newcomer of episode 'orphan' went without having replaced anything (its old SA still
+ * there, or gone with the policy never moved to it), and it was the old side of 'heir': a
+ * rekey collision (both IKE peers rekeyed at once; one of the two new SAs is redundant and
+ * deleted) or a chain whose middle SA went first. What heir's newcomer replaced is then
+ * orphan's old SA: heir takes orphan's old side (and what it was losing: its drops were on
+ * the old SPI or on the redundant one, which were lost all the same).
+ */
+static void inherit_old_side(struct active *heir, const struct active *orphan)
+{
+	struct episode *h = &heir->ep;
+	const struct episode *o = &orphan->ep;
+
+	h->old_spi = o->old_spi;
+	h->t_delete_old = o->t_delete_old;
+	h->delete_actor = o->delete_actor;
+	h->old_last_packet_ns = o->old_last_packet_ns;
+	if (o->kind == EPISODE_EXPIRED)
+		h->kind = EPISODE_EXPIRED;
+	if (orphan->t_start < heir->t_start)
+		heir->t_start = orphan->t_start;
+	for (int c = 0; c < DROP_CAUSE_MAX; c++)
+		h->drops[c] += o->drops[c];
+	for (int p = 0; p < LOSS_PHASE_MAX; p++) {
+		struct loss_span *hs = &h->phase[p];
+		const struct loss_span *os = &o->phase[p];
+
+		if (!os->drops)
+			continue;
+		hs->drops += os->drops;
+		if (!hs->first_ns || os->first_ns < hs->first_ns)
+			hs->first_ns = os->first_ns;
+		if (os->last_ns > hs->last_ns)
+			hs->last_ns = os->last_ns;
+	}
+	if (o->drops_total) {
+		h->drops_total += o->drops_total;
+		if (!h->first_drop_ns || o->first_drop_ns < h->first_drop_ns)
+			h->first_drop_ns = o->first_drop_ns;
+		if (o->last_drop_ns > h->last_drop_ns)
+			h->last_drop_ns = o->last_drop_ns;
+		h->outage_ns = h->last_drop_ns - h->first_drop_ns;
+	}
+}
+
 static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 {
 	struct actor actor = e->actor;
 	struct flow *f;
 	struct live_sa gone;
-	struct active *a, *next;
+	struct active *a, *next, *orphan = NULL, *heir = NULL;
 	bool involved = false;
 
 	f = take_sa(eng, e, &gone);
@@ -704,6 +749,25 @@ static void on_delete(struct episode_engine *eng, const struct sa_event *e)
 	/* netlink does not say who deleted; after a hard expiry it was the kernel */
 	if (actor.kind == ACTOR_UNKNOWN && gone.hard_expired)
 		actor.kind = ACTOR_KERNEL;
+	/*
+	 * The SA going was an open episode's newcomer (orphan) and the old side of another
+	 * (heir): it replaced nothing, and heir's newcomer replaced orphan's old SA. Orphan may
+	 * have its old SA's delete already when a policy template pinned the traffic to that
+	 * SA until it went, never moving to the newcomer: it waited for a switch to it.
+	 */
+	for (a = f->opened; a; a = a->flow_next) {
+		if (a->ep.new_spi == gone.spi && a->ep.old_spi != gone.spi &&
+		    (!a->ep.t_delete_old || (a->pinned && !a->ep.t_switch)))
+			orphan = a;
+		else if (a->ep.old_spi == gone.spi && a->ep.new_spi && !a->ep.t_delete_old)
+			heir = a;
+	}
+	if (orphan && heir) {
+		inherit_old_side(heir, orphan);
+		cancel(eng, orphan); /* (the flow stays: heir is open on it, with its SA) */
+		maybe_complete(eng, heir, e->ts_ns);
+		return;
+	}
 	for (a = f->opened; a; a = next) {
 		next = a->flow_next;
 		if (!a->ep.new_spi || a->ep.t_delete_old)

@@ -6,7 +6,11 @@
  * SAs are grouped by flow: (netns, src, dst, proto, reqid, mark, if_id, dir). An episode
  * opens when a flow's last SA is deleted (delete first) or a second SA joins it (insert
  * first), and is complete once one SA has replaced another: a new SPI or the same one
- * re-added. Kinds: replaced; unreplaced (deleted, nothing came within the timeout); expired
+ * re-added. An SA that joins and goes again without having replaced anything (its
+ * predecessor still there, or the policy never moved to it) is no episode: when a later SA
+ * had joined after it (an IKE rekey collision's redundant SA, deleted once the peers agree
+ * which of the two new SAs stays), that one replaced its predecessor.
+ * Kinds: replaced; unreplaced (deleted, nothing came within the timeout); expired
  * (the old SA went by hard expiry). An outbound policy whose template names the SPI moves
  * the traffic itself: its switch to the new SPI counts as the outbound switch.
  *
