@@ -36,6 +36,8 @@
 #     sequdp 198.51.100.1 -> .2 port 5001 (flow ab), .2 -> .1 port 5002 (flow ba)
 #     rekeygap monitor in the root namespace, --netns A --netns B
 #   (topology: veth_pair in lib.sh; charon installs the SAs and policies, no routes)
+# (charon's rounds under a loaded TCG host: over 300 s)
+# timeout: 900
 source "$(dirname "$0")/lib.sh"
 # REKEYGAP_SAVE_WORK=DIR: the scenario's files (not its sockets) copied there at exit, to look
 # into a run in the VM, whose /tmp goes with it
