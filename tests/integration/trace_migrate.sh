@@ -72,8 +72,19 @@ if [ "$has_migrate" = true ]; then
 	check_eq "episodes' kinds" "$(episodes .kind)" '["migrated","migrated"]'
 	check_eq "episodes' SPIs, old = new" "$(episodes '"\(.old_spi)>\(.new_spi)"' | jq -c unique)" \
 		'["0x00001000>0x00001000"]'
-	check_eq "what the migrations lost (the trace) = what B did not get (ground truth)" \
-		"$dropped" "$LOST"
+	if [ "$mode" = fentry ]; then
+		check_eq "what the migrations lost (the trace) = what B did not get (ground truth)" \
+			"$dropped" "$LOST"
+	else
+		# netlink tells a migration once it is over, some ms later: A's packets dropped
+		# between its SA's move and its policy's (no SA to name) may come before the news
+		# and be in no episode; every loss is a drop of the trace all the same, and those
+		# on the migrated SPI are in the episodes
+		check_eq "drops the $mode trace saw = what B did not get (ground truth)" \
+			"$(drops "$T" 'true')" "$LOST"
+		check_ge "what the migrations lost (the $mode trace) >= drops on the migrated SPI" \
+			"$dropped" "$(drops "$T" '.spi == "0x00001000"')"
+	fi
 	# a migration without loss is clean; with loss, the moment without the SA is why
 	check_eq "verdicts: clean exactly where nothing was lost" \
 		"$(jq -s -c '[.[] | select(.event == "episode") | (.dropped == 0) == (.verdict == "clean")] | unique' "$T")" \
