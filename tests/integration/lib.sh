@@ -189,7 +189,7 @@ trace_start() {
 	for ns in "$@"; do args+=(--netns "$ns"); done
 	bg "$REKEYGAP" trace --json --probe "$mode" "${args[@]}" >"$file"
 	TRACER=${BG_PIDS[-1]}
-	wait_for_line "$file" '"event":"start"' 60 "$TRACER" # a busy TCG: BPF loads slowly
+	wait_for_line "$file" '"event":"start"' 180 "$TRACER" # 7.2's verifier on a busy TCG: over 60 s
 }
 
 # trace_stop FILE: stop the tracer with SIGINT (it must exit 0) and show the trace
