@@ -391,7 +391,7 @@ monitor_start() {
 	bg "$REKEYGAP" monitor --listen "127.0.0.1:$MON_PORT" "${args[@]}" ${MON_OPTS[@]+"${MON_OPTS[@]}"} \
 		2>"$WORK/mon.err"
 	MON=${BG_PIDS[-1]}
-	wait_for_line "$WORK/mon.err" serving 120 "$MON"
+	wait_for_line "$WORK/mon.err" serving 240 "$MON" # BPF loads first (see trace_start)
 }
 
 # metric SELECTOR: the sum of the samples whose line starts with SELECTOR (a metric name, or
