@@ -707,7 +707,7 @@ static void test_never_completes(void **state)
 	assert_int_equal(n_out, 0); /* 0x2000 is still there: no gap, no episode */
 }
 
-/* Late drops count until the settle time is over, not after. */
+/* Late drops count until a settle time went by without any, not after. */
 static void test_late_drops(void **state)
 {
 	struct episode_engine *eng = *state;
@@ -716,12 +716,29 @@ static void test_late_drops(void **state)
 	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 0 + 1);
 	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1001);
 	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 3, 1200, 1300);  /* in flight: counted */
-	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 7, 2100, 2200);  /* too late */
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 7, 2100, 2200);  /* still coming: counted */
+	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 4, 3300, 3400);  /* a second later: not */
 	drops(eng, NS_B, 0x5555, DROP_IN_NO_STATE, 9, 1100, 1100);  /* another SPI */
-	settle_all(eng, 2200);
+	settle_all(eng, 3400);
 	assert_int_equal(n_out, 1);
-	assert_int_equal(out[0].drops_total, 3);
-	assert_int_equal(out[0].outage_ns, 100 * MS);
+	assert_int_equal(out[0].drops_total, 10);
+	assert_int_equal(out[0].outage_ns, 1000 * MS);
+}
+
+/* A peer that never switches: the episode is final EPISODE_TIMEOUT_NS after it completed. */
+static void test_late_drops_bounded(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	baseline(eng, NS_B, 0x1000, SA_DIR_IN);
+	feed(eng, SA_EVENT_ADD, NS_B, 0x2000, SA_DIR_IN, 1);
+	feed(eng, SA_EVENT_DELETE, NS_B, 0x1000, SA_DIR_IN, 1001);
+	for (__u64 t = 1500; t < 30000; t += 500)
+		drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 1, t, t);
+	episode_advance(eng, 30000 * MS, false);
+	assert_int_equal(n_out, 1);
+	/* 1.5 s to 11.0 s, the timeout after 1.001 s, and the settle time after that */
+	assert_int_equal(out[0].drops_total, (12000 - 1500) / 500 + 1);
 }
 
 /*
@@ -1033,6 +1050,10 @@ static void test_waits_for_drop_scan(void **state)
 	drops(eng, NS_B, 0x1000, DROP_IN_NO_STATE, 9, 1000, 1190);
 	episode_drops_known_until(eng, t_settled + 150 * MS);
 	episode_advance(eng, t_settled + 150 * MS, false);
+	/* and, drops coming as late as 1.19 s, for a settle time after that */
+	assert_int_equal(n_out, 0);
+	episode_drops_known_until(eng, t_settled + 1000 * MS);
+	episode_advance(eng, t_settled + 1000 * MS, false);
 	assert_int_equal(n_out, 1);
 	assert_int_equal(out[0].drops_total, 9);
 }
@@ -1144,7 +1165,7 @@ int main(void)
 		T(test_migration_netlink),
 		T(test_delete_timed_late),
 		T(test_duplicates),          T(test_reorder_window),
-		T(test_never_completes),      T(test_late_drops),          T(test_sa_counts),
+		T(test_never_completes),      T(test_late_drops), T(test_late_drops_bounded),          T(test_sa_counts),
 		T(test_resync),                T(test_forget_netns),        T(test_delete_other_dir),
 		T(test_limits),               T(test_resync_after_queued),
 		T(test_preinstall_larval),    T(test_preinstall_unknown_spi), T(test_preinstall_bounds),

@@ -47,7 +47,8 @@ struct active {
 	struct episode ep;
 	struct flow *flow; /* while open; NULL once complete */
 	bool pinned;       /* a policy template names the flow's SPI: it moves the traffic */
-	__u64 t_start, t_end;
+	__u64 t_start, t_end; /* t_end: complete, or the last late drop since (extend_settle) */
+	__u64 t_done;         /* when it completed */
 	struct active *prev, *next;           /* on the open or settling list */
 	struct active *flow_prev, *flow_next; /* on its flow's list, while open */
 };
@@ -370,7 +371,7 @@ static void complete(struct episode_engine *eng, struct active *a, __u64 t_end)
 		ep->overlap_ns = old_end > new_start ? old_end - new_start : 0;
 	}
 	ep->id = ++eng->next_id;
-	a->t_end = t_end;
+	a->t_end = a->t_done = t_end;
 	list_unlink(&eng->open, a);
 	list_push_tail(&eng->settling, a);
 	if (a->flow) {
@@ -1052,6 +1053,19 @@ static bool drop_matches(const struct active *a, const struct drop_key *k, __u64
 	return ep->flow.dir != SA_DIR_IN && (!ep->id || ep->gap_ns || !ep->has_gap);
 }
 
+/*
+ * Drops still falling on a complete episode (packets on its old SPI after the new SA came,
+ * from a peer slow to switch) keep it open to more: it is final once EPISODE_SETTLE_NS went
+ * by without one, EPISODE_TIMEOUT_NS after it completed at the latest.
+ */
+static void extend_settle(struct active *a, __u64 last)
+{
+	__u64 limit = a->t_done + EPISODE_TIMEOUT_NS;
+
+	if (a->ep.id && last > a->t_end)
+		a->t_end = last < limit ? last : limit;
+}
+
 static void apply_drops(struct episode_engine *eng, const struct drop_key *k, __u64 count,
 			__u64 first, __u64 last)
 {
@@ -1066,8 +1080,10 @@ static void apply_drops(struct episode_engine *eng, const struct drop_key *k, __
 			best = a;
 	if (count == 0)
 		return;
-	if (best)
+	if (best) {
 		attribute_split(&best->ep, k, count, first, last);
+		extend_settle(best, last);
+	}
 	else if (k->spi)
 		preinstall_add(eng, k, count, first, last);
 }

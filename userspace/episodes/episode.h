@@ -21,7 +21,9 @@
  * episode of their SA (SPI and destination; outbound drops without an SA to the outbound
  * episode in a gap) if they fall between its start and EPISODE_SETTLE_NS after its end;
  * drops on an SPI before its SA came (EPISODE_PREINSTALL_NS) go to the episode that SA
- * joins. An episode is final, and handed out, once its settle time is over.
+ * joins. An episode is final, and handed out, once its settle time is over: EPISODE_SETTLE_NS
+ * after its end, or after its last late drop while they keep coming (a peer slow to leave the
+ * old SPI), EPISODE_TIMEOUT_NS after its end at the latest.
  *
  * Pure logic: no I/O, time only from the caller. Not thread safe.
  */
