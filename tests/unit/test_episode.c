@@ -317,6 +317,25 @@ static void policy_tmpl(struct episode_engine *eng, __u8 kind, __u32 spi, __u64 
 	episode_feed_policy(eng, &p);
 }
 
+/* The policy named the SPI before its flow was known (a dump listing policies first) */
+static void test_policy_before_flow(void **state)
+{
+	struct episode_engine *eng = *state;
+
+	policy_tmpl(eng, POLICY_EVENT_ADD, 0x1000, 0);
+	episode_advance(eng, MS + EPISODE_REORDER_NS, false); /* applied before the SA is known */
+	baseline(eng, NS_A, 0x1000, SA_DIR_OUT);
+	feed(eng, SA_EVENT_ADD, NS_A, 0x2000, SA_DIR_OUT, 100);
+	feed(eng, SA_EVENT_DELETE, NS_A, 0x1000, SA_DIR_OUT, 200);
+	episode_advance(eng, 240 * MS + EPISODE_REORDER_NS + EPISODE_SETTLE_NS, false);
+	assert_int_equal(n_out, 0); /* the pinned flow waits for its policy to move */
+	policy_tmpl(eng, POLICY_EVENT_UPDATE, 0x2000, 250);
+	settle_all(eng, 250);
+	assert_int_equal(n_out, 1);
+	assert_int_equal(out[0].t_switch, 250 * MS);
+	assert_int_equal(out[0].gap_ns, 50 * MS);
+}
+
 static void test_policy_switch(void **state)
 {
 	struct episode_engine *eng = *state;
@@ -1160,6 +1179,7 @@ int main(void)
 		T(test_insert_before_delete), T(test_delete_before_insert), T(test_same_spi_readd),
 		T(test_fast_chain),
 		T(test_flush_many),           T(test_expiry),              T(test_policy_switch),
+		T(test_policy_before_flow),
 		T(test_rekey_collision),
 		T(test_interleaved_flows),    T(test_pcpu_flows),          T(test_migration),
 		T(test_migration_netlink),

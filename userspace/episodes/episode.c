@@ -57,12 +57,17 @@ struct active_list {
 	struct active *head, *tail;
 };
 
-/* Outbound policies whose first template names an SPI, by (netns, index). */
+/*
+ * Outbound policies whose first template names an SPI, by (netns, index), with the event
+ * that named it: a flow that appears later (its first SA, or a dump that listed the
+ * policies before the SAs) is matched against it.
+ */
 struct policy_pin {
 	struct {
 		__u32 netns, index;
 	} key;
 	__u32 spi;
+	struct policy_event pol;
 	UT_hash_handle hh;
 };
 
@@ -212,8 +217,21 @@ static void flow_key_of(const struct sa_event *e, struct flow_key *k)
 	k->pcpu_num = e->pcpu ? e->pcpu_num : 0;
 }
 
+static bool addr_eq(__u8 family, const __u32 *a, const __u32 *b);
+
+/* Whether the outbound policy's first template feeds the flow: same namespace, tunnel
+ * addresses and proto, and reqid unless the template takes any. */
+static bool policy_feeds(const struct policy_event *e, const struct flow_key *k)
+{
+	return k->netns == e->netns && k->dir != SA_DIR_IN && k->family == e->tmpl_family &&
+	       k->proto == e->tmpl_proto && (!e->tmpl_reqid || k->reqid == e->tmpl_reqid) &&
+	       addr_eq(k->family, k->daddr, e->tmpl_daddr) &&
+	       addr_eq(k->family, k->saddr, e->tmpl_saddr);
+}
+
 static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *k, bool create)
 {
+	struct policy_pin *p, *ptmp;
 	struct flow *f;
 
 	HASH_FIND(hh, eng->flows, k, sizeof(*k), f);
@@ -224,6 +242,12 @@ static struct flow *flow_get(struct episode_engine *eng, const struct flow_key *
 		return NULL;
 	}
 	f->key = *k;
+	HASH_ITER(hh, eng->pins, p, ptmp) {
+		if (policy_feeds(&p->pol, k)) {
+			f->pinned_spi = p->spi;
+			f->pin_ts = p->pol.ts_ns;
+		}
+	}
 	HASH_ADD(hh, eng->flows, key, sizeof(f->key), f);
 	eng->st.flows++;
 	return f;
@@ -987,13 +1011,10 @@ static void apply_policy(struct episode_engine *eng, const struct policy_event *
 			HASH_ADD(hh, eng->pins, key, sizeof(pin->key), pin);
 		}
 		pin->spi = spi;
+		pin->pol = *e;
 	}
 	HASH_ITER(hh, eng->flows, f, tmp) {
-		if (f->key.netns != e->netns || f->key.dir == SA_DIR_IN ||
-		    f->key.family != e->tmpl_family || f->key.proto != e->tmpl_proto ||
-		    (e->tmpl_reqid && f->key.reqid != e->tmpl_reqid) ||
-		    !addr_eq(f->key.family, f->key.daddr, e->tmpl_daddr) ||
-		    !addr_eq(f->key.family, f->key.saddr, e->tmpl_saddr))
+		if (!policy_feeds(e, &f->key))
 			continue;
 		f->pinned_spi = spi;
 		f->pin_ts = e->ts_ns;
