@@ -27,9 +27,47 @@ lab_leftovers() {
 before_sas=$(ip xfrm state | grep -c '^src' || true)
 before_pols=$(ip xfrm policy | grep -c '^src' || true)
 
-"$REKEYGAP" lab --rekeys 20 --interval 200 --rate 1000 --report "$WORK/report" >"$WORK/out" 2>"$WORK/err" ||
-	fail "lab exited $?: $(tail -3 "$WORK/err")"
+# hold_lab_netns LAB_PID: a sleeper in each of the lab's namespaces as soon as they are
+# there (HOLD_A, HOLD_B), so that their counters can be read after the lab (which deletes
+# their names) is gone; the namespace lives on, nameless, while a process is in it
+hold_lab_netns() {
+	local deadline=$((SECONDS + 120)) ns
+	until ip -n "rkg-lab-$1-b" link show veth-b >/dev/null 2>&1; do
+		kill -0 "$1" 2>/dev/null || fail "the lab exited before its namespaces were up"
+		[ $SECONDS -lt $deadline ] || fail "no namespace rkg-lab-$1-b after 120 s"
+		sleep 0.05
+	done
+	for ns in a b; do
+		ip netns exec "rkg-lab-$1-$ns" sleep 900 &
+		BG_PIDS+=($!)
+		[ $ns = a ] && HOLD_A=$! || HOLD_B=$!
+	done
+}
+
+# sock_drops: UDP datagrams the receive buffers dropped (RcvbufErrors) in both of the
+# held namespaces: lost at the receiving socket, not by XFRM. A receiver that TCG stalls
+# for 200 ms fills its buffer at 1,000 datagrams/s. (/proc/net is the reader's namespace.)
+sock_drops() {
+	local pid n total=0
+	for pid in "$HOLD_A" "$HOLD_B"; do
+		n=$(nsenter --net="/proc/$pid/ns/net" awk '/^Udp:/ && h++ { print $6 }' /proc/net/snmp)
+		total=$((total + ${n:-0}))
+	done
+	echo "$total"
+}
+release_lab_netns() {
+	kill "$HOLD_A" "$HOLD_B" 2>/dev/null
+	wait "$HOLD_A" "$HOLD_B" 2>/dev/null || true
+}
+
+"$REKEYGAP" lab --rekeys 20 --interval 200 --rate 1000 --report "$WORK/report" >"$WORK/out" 2>"$WORK/err" &
+LAB=$!
+hold_lab_netns "$LAB"
+wait_pid "$LAB" 600 "the lab" || fail "lab exited $?: $(tail -3 "$WORK/err")"
+SOCK=$(sock_drops)
+release_lab_netns
 sed -n '/^strategy/,$p' "$WORK/out"
+echo "UDP datagrams dropped by full receive buffers in the lab's namespaces: $SOCK"
 J="$WORK/report/report.json"
 
 # mismatch REPORT STRATEGY: where attributed and lost differ, per direction: what its
@@ -70,7 +108,11 @@ for s in delete-add make-before-break update; do
 	check_eq "$s: rekeys" "$(row "$s" .rekeys)" 20
 	check_eq "$s: failed" "$(row "$s" .failed)" 0
 	[ "$(row "$s" .attributed)" = "$(row "$s" .lost)" ] || mismatch "$J" "$s"
-	check_eq "$s: attributed = lost by the lab's receivers" "$(row "$s" .attributed)" "$(row "$s" .lost)"
+	# exact, but for what a full receive buffer dropped (which phase's, the kernel's count
+	# does not say): attributed is what was lost, less at most those
+	check_ge "$s: attributed >= lost by the lab's receivers less the socket drops" \
+		"$(row "$s" .attributed)" $(($(row "$s" .lost) - SOCK))
+	check_ge "$s: attributed <= lost by the lab's receivers" "$(row "$s" .lost)" "$(row "$s" .attributed)"
 	check_ge "$s: datagrams sent" "$(row "$s" .sent)" 1000
 done
 check_eq "update: key changed" "$(row update .key_changed)" false
@@ -112,6 +154,7 @@ lab_with_sequdp() {
 		[ $SECONDS -lt $deadline ] || fail "no namespace $b after 120 s"
 		sleep 0.05
 	done
+	hold_lab_netns "$lab"
 	ip netns exec "$b" "$SEQUDP" recv --port 5003 --expect 1000000 --idle 600000 --timeout 600 \
 		>"$WORK/recv-$s" &
 	FLOW_RECV[$s]=$!
@@ -128,6 +171,9 @@ lab_with_sequdp() {
 	sed -n '/^strategy/,$p' "$WORK/$s.out"
 	flow_stop "$s"
 	SEQ_LOST=$LOST
+	SOCK=$(sock_drops)
+	release_lab_netns
+	echo "UDP datagrams dropped by full receive buffers in the $s lab's namespaces: $SOCK"
 	R=$(jq -c '.strategies[0]' "$WORK/$s/report.json")
 	check_eq "$s lab: rekeys" "$(jq .rekeys <<<"$R")" 20
 	# sequdp sends at 1000/s from the lab's start line until the lab is over: 1000 datagrams
@@ -139,8 +185,8 @@ lab_with_sequdp() {
 	# receivers lost (137 for 133 + 3). Which packet that was is for the attribution work
 	# (issue 15); until then one drop of excess is let through, and said.
 	local truth=$(($(jq .lost <<<"$R") + SEQ_LOST))
-	check_ge "$s lab: attributed >= lost by the lab's receivers + by sequdp's ($(jq .lost <<<"$R") + $SEQ_LOST)" \
-		"$(jq .attributed <<<"$R")" "$truth"
+	check_ge "$s lab: attributed >= lost by the lab's receivers + by sequdp's ($(jq .lost <<<"$R") + $SEQ_LOST), less $SOCK socket drops" \
+		"$(jq .attributed <<<"$R")" $((truth - SOCK))
 	check_ge "$s lab: at most one drop attributed beyond what the receivers lost" \
 		1 $(($(jq .attributed <<<"$R") - truth))
 }
