@@ -349,9 +349,10 @@ both_flows_wait() {
 	LOST_BA=$LOST
 }
 
-# sa_count NS: the SAs in NS
+# sa_count NS: the SAs in NS with an SPI; not the kernel's acquires (SPI 0), which it makes
+# when a packet finds no SA (as in a delete-add of a per-CPU SA) and lets expire
 sa_count() {
-	ip -n "$1" xfrm state | grep -c '^src ' || true
+	ip -n "$1" xfrm state | grep -E '^	proto [a-z0-9-]+ spi 0x' | grep -vc ' spi 0x00000000 ' || true
 }
 
 # sa_spis NS SRC DST: the SPIs of the SAs from SRC to DST in NS, sorted (from the lines
@@ -407,7 +408,11 @@ wait_metric() {
 	until v=$(metric "$1") && [ "$v" = "$2" ]; do
 		if [ $SECONDS -ge $deadline ]; then
 			curl -sS "$MON_URL/metrics" | grep "^${1%%\{*}" || true
-			curl -sS "$MON_URL/episodes" | jq -c '.[-6:][]' 2>/dev/null || true
+			# the last episodes, with what decides when one closes (not the whole JSON)
+			curl -sS "$MON_URL/episodes" | jq -c '.[-16:][] | {id, netns: (.netns | sub(".*-"; "")),
+				dir, kind, old_spi, new_spi, t_insert_new_ns, t_delete_old_ns, t_policy_switch_ns,
+				dropped}' 2>/dev/null || true
+			curl -sS "$MON_URL/metrics" | grep "^rekeygap_sas" || true
 			fail "$1: $v after $3 s, expected $2"
 		fi
 		sleep 0.5

@@ -118,6 +118,8 @@ check_eq "rekeys done, per CPU and direction" \
 	"$(cat "$WORK"/rekey-*-ab "$WORK"/rekey-*-ba | jq -s -c '[.[] | select(.event == "rekey" and .ok)]
 		| group_by(.pcpu) | map(length)')" \
 	"$(jq -c -n "[range($CPUS)] | map($((2 * rekeys_each)))")"
+[ "$(sa_count "$A") $(sa_count "$B")" = "$((2 * CPUS)) $((2 * CPUS))" ] ||
+	{ ip -n "$A" xfrm state; ip -n "$B" xfrm state; } | grep -E '^src|spi|pcpu'
 check_eq "SAs in A and B afterwards, 2 x $CPUS each" "$(sa_count "$A") $(sa_count "$B")" \
 	"$((2 * CPUS)) $((2 * CPUS))"
 
