@@ -18,7 +18,10 @@
 #   root netns: rekeygap monitor --netns A --netns B (127.0.0.1:MPORT) <- prometheus (127.0.0.1:PPORT)
 source "$(dirname "$0")/lib.sh"
 
-REKEYS=10 RATE=1000
+REKEYS=10 RATE=2000
+# two CPUs (tests/run): the senders on CPU 1, the rekeys on CPU 0, so that traffic runs
+# during a delete-add's microseconds without an SA (see rekey_delete_add)
+FLOW_CPU=1
 A="$NS_PREFIX-a" B="$NS_PREFIX-b"
 MPORT=10117 PPORT=9090
 PROM="http://127.0.0.1:$PPORT"
@@ -82,7 +85,7 @@ both_flows_start "$A" "$B" "$packets" "$RATE"
 sleep 1
 
 # phase 1: make-before-break of B->A
-"$REKEYGAP" rekey --strategy make-before-break --count "$REKEYS" --interval 200 \
+taskset -c 0 "$REKEYGAP" rekey --strategy make-before-break --count "$REKEYS" --interval 200 \
 	--no-loss-count --from-netns "$B" --to-netns "$A" --src "$OUTER_B" --dst "$OUTER_A" \
 	>"$WORK/rekey-mbb" || fail "make-before-break rekeys: $(tail -2 "$WORK/rekey-mbb")"
 expect 'sum(rekeygap_rekeys_total{kind="replaced",dir="in"})' "$REKEYS" "make-before-break, inbound"
@@ -101,7 +104,7 @@ awk -v o="$overlap" 'BEGIN { exit !(o > 0) }' || fail "make-before-break: overla
 echo "ok: make-before-break overlap sum ${overlap} s (the old SAs' drain and grace)"
 
 # phase 2: delete-add of A->B, with a scrape for promtool in the middle
-"$REKEYGAP" rekey --strategy delete-add --count "$REKEYS" --interval 300 --no-loss-count \
+taskset -c 0 "$REKEYGAP" rekey --strategy delete-add --count "$REKEYS" --interval 300 --no-loss-count \
 	--from-netns "$A" --to-netns "$B" --src "$OUTER_A" --dst "$OUTER_B" >"$WORK/rekey-da" &
 RK=$!
 sleep 1.5
