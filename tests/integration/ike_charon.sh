@@ -217,8 +217,17 @@ log_lines() {
 round_begin() {
 	echo "$1 $(log_lines a) $(log_lines b)" >>"$WORK/rounds"
 }
+# The monitor's /episodes keeps the last 100: a collision run (29 rekeys, 4 episodes each,
+# and the redundant SAs') has more, so each round end keeps a copy, and episodes_all merges
+# them by id at the end.
 round_end() {
 	echo "$1 $SPIS" >>"$WORK/kernel"
+	curl -sS --max-time 10 "$MON_URL/episodes" -o "$WORK/episodes-now" &&
+		cat "$WORK/episodes-now" >>"$WORK/episodes-seen" || true
+}
+episodes_all() {
+	curl -sS --max-time 10 "$MON_URL/episodes" >>"$WORK/episodes-seen"
+	jq -s 'add | unique_by(.id)' "$WORK/episodes-seen"
 }
 
 # no_keys_logged: no key of the SAs the kernels hold now, nor the PSK, in charon's logs,
@@ -388,7 +397,7 @@ for ns in "$A" "$B"; do
 			"$NREKEYS" 60
 	done
 done
-curl -sS --max-time 10 "$MON_URL/episodes" >"$WORK/episodes"
+episodes_all >"$WORK/episodes"
 python3 "$TOP/tests/integration/ike_charon_check.py" "$WORK" "$A" "$B" "$RATE" "$t0_ab" \
 	"$t0_ba" >"$WORK/checks" || { cat "$WORK/checks"; fail "$(grep -c '^FAIL' "$WORK/checks")" \
 	"of the comparisons with charon's record, the kernel's and the receivers' failed"; }
