@@ -24,7 +24,11 @@ sleep 1
 both_flows_wait
 tail -1 "$WORK/rekey"
 
-check_ge "packets lost A->B" "$LOST_AB" 1
+# A batched DELSA + NEWSA leaves the SA missing for microseconds: at 2,000/s most runs lose
+# a few, but 0 was seen on 6.1 and in 30 rekeys on 6.12 and 7.2 (tests/run). Said, not
+# failed, until the scenario has a rekey that must lose (issue 16); the exact check below
+# holds either way.
+[ "$LOST_AB" -ge 1 ] || echo "note: the delete-add rekeys lost nothing A->B in this run"
 check_eq "packets lost B->A" "$LOST_BA" 0
 check_eq "rekeys done" "$(jq -s '[.[] | select(.event=="rekey" and .ok)] | length' "$WORK/rekey")" "$REKEYS"
 check_eq "SPI kept" "$(jq -r 'select(.event=="rekey") | .new_spi' "$WORK/rekey" | sort -u)" 0x00001000
