@@ -7,6 +7,7 @@
  * code sees the method, the URL, any body and the Accept header; the reply must be HTTP.
  */
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,30 @@ static void setup(void)
 	}
 }
 
+/*
+ * libFuzzer's timeout timer (SIGALRM) can interrupt a connect that waits for the server to
+ * accept (its backlog full while it serves the limit of connections); the connection goes on
+ * in the kernel, so wait for it instead of calling EINTR a failure.
+ */
+static int connect_loopback(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (!connect(fd, (struct sockaddr *)&server_addr, sizeof(server_addr)))
+		return 0;
+	if (errno != EINTR)
+		return -1;
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
@@ -96,14 +121,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* an RST at close: no TIME_WAIT per input, the ports last the run */
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard_close, sizeof(hard_close));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&server_addr, sizeof(server_addr)))
+	if (connect_loopback(fd)) {
+		fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
 		abort();
-	if (size && send(fd, data, size, MSG_NOSIGNAL) < 0 && errno != ECONNRESET && errno != EPIPE)
-		abort();
+	}
+	while (size && send(fd, data, size, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR) {
+			if (errno == ECONNRESET || errno == EPIPE)
+				break;
+			abort();
+		}
 	shutdown(fd, SHUT_WR); /* the request is all there is */
 	/* the first bytes are kept, the rest read and dropped */
-	while ((n = recv(fd, reply + got, sizeof(reply) - got, 0)) > 0)
-		if (got + (size_t)n < 5)
+	while ((n = recv(fd, reply + got, sizeof(reply) - got, 0)) > 0 || (n < 0 && errno == EINTR))
+		if (n < 0)
+			continue;
+		else if (got + (size_t)n < 5)
 			got += (size_t)n;
 		else
 			got = 5;
