@@ -220,7 +220,7 @@ wait_pid() {
 # not until an idle timeout: under a loaded TCG a rekey window can outlast any timeout, and
 # packets that arrive after the receiver gave up would count as lost without being dropped.
 # FLOW_CPU=N: the sender runs on CPU N only (taskset), its datagrams take that CPU's SA.
-declare -A FLOW_SEND FLOW_RECV
+declare -A FLOW_SEND FLOW_RECV FLOW_LIMIT
 flow_start() {
 	local name=$1
 	ip netns exec "$4" "$SEQUDP" recv --bind "$5" --port "$6" --expect "$7" \
@@ -232,12 +232,15 @@ flow_start() {
 		--dst "$5" --port "$6" --count "$7" --rate "$8" >"$WORK/send-$name" &
 	FLOW_SEND[$name]=$!
 	BG_PIDS+=($!)
+	# how long the sender may take: ten times its schedule, and two minutes more; a busy CI
+	# machine's TCG has been seen at eight times (a stuck sender still ends the scenario)
+	FLOW_LIMIT[$name]=$((120 + 10 * $7 / ($8 > 0 ? $8 : 1000)))
 }
 
 # flow_wait NAME: until the sender is done and what it sent had a second to arrive; LOST is
 # what the receiver did not get
 flow_wait() {
-	wait_pid "${FLOW_SEND[$1]}" 120 "the sender of flow $1"
+	wait_pid "${FLOW_SEND[$1]}" "${FLOW_LIMIT[$1]}" "the sender of flow $1"
 	sleep 1
 	kill -INT "${FLOW_RECV[$1]}" 2>/dev/null || true
 	wait "${FLOW_RECV[$1]}"
