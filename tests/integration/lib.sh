@@ -240,7 +240,7 @@ flow_start() {
 # flow_wait NAME: until the sender is done and what it sent had a second to arrive; LOST is
 # what the receiver did not get
 flow_wait() {
-	wait_pid "${FLOW_SEND[$1]}" "${FLOW_LIMIT[$1]}" "the sender of flow $1"
+	wait_pid "${FLOW_SEND[$1]}" "${FLOW_LIMIT[$1]:-120}" "the sender of flow $1"
 	sleep 1
 	kill -INT "${FLOW_RECV[$1]}" 2>/dev/null || true
 	wait "${FLOW_RECV[$1]}"
@@ -350,6 +350,17 @@ both_flows_wait() {
 	LOST_AB=$LOST
 	flow_wait ba
 	LOST_BA=$LOST
+}
+
+# both_flows_stop: as both_flows_wait, the senders stopped now; SENT_AB and SENT_BA too.
+# For flows that must outlast a rekey whatever its start costs (a rekey that counts its
+# losses loads BPF first: seconds on a loaded TCG, once longer than a fixed-count flow),
+# start them with far more datagrams than they will send and stop them after it.
+both_flows_stop() {
+	flow_stop ab
+	LOST_AB=$LOST SENT_AB=$(awk '/^sent/ { print $2 }' "$WORK/send-ab")
+	flow_stop ba
+	LOST_BA=$LOST SENT_BA=$(awk '/^sent/ { print $2 }' "$WORK/send-ba")
 }
 
 # sa_count NS: the SAs in NS with an SPI; not the kernel's acquires (SPI 0), which it makes

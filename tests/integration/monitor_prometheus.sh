@@ -80,8 +80,7 @@ expect 'up{job="rekeygap"}' 1 "Prometheus scrapes the monitor"
 expect 'sum(rekeygap_sas)' 4 "the SAs that existed before the monitor"
 check_eq "episodes before any rekey (no phantoms)" "$(query 'sum(rekeygap_rekeys_total)')" none
 
-packets=$((RATE * 16)) # long enough for both phases under TCG; the receivers wait
-both_flows_start "$A" "$B" "$packets" "$RATE"
+both_flows_start "$A" "$B" $((RATE * 600)) "$RATE" # stopped after both phases
 sleep 1
 
 # phase 1: make-before-break of B->A
@@ -112,7 +111,8 @@ curl -sS "http://127.0.0.1:$MPORT/metrics" >"$WORK/mid-run"
 wait "$RK" || fail "delete-add rekeys: $(tail -2 "$WORK/rekey-da")"
 promtool check metrics <"$WORK/mid-run" || fail "promtool check metrics on the mid-run scrape"
 echo "ok: promtool check metrics on a scrape taken mid-run ($(grep -vc '^#' "$WORK/mid-run") samples)"
-both_flows_wait
+sleep 0.5
+both_flows_stop
 check_eq "ground truth: lost B->A (make-before-break)" "$LOST_BA" 0
 check_ge "ground truth: lost A->B (delete-add)" "$LOST_AB" 1
 
