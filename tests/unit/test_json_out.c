@@ -377,6 +377,12 @@ static void sample_lab(struct lab *lab, size_t i, struct episode *eps, __u64 *se
 	eps[1].has_gap = false;
 	lab->episodes = eps;
 	lab->n_episodes = 2;
+	/* one drop delta the monitor read in the first phase, in B, that no episode took */
+	static struct lab_drop drops[1];
+	drops[0] = (struct lab_drop){ .last_ns = 1500000000, .count = 3, .side = 1,
+				      .spi = htonl(0x1234), .cause = DROP_IN_NO_STATE };
+	lab->drops = drops;
+	lab->n_drops = 1;
 }
 
 static void test_lab_report(void **state)
@@ -416,9 +422,9 @@ static void test_lab_report(void **state)
 
 		ph = json_array_get(json_object_get(doc[0], "strategies"), 0);
 		assert_string_equal(json_keys(ph, keys, sizeof(keys)),
-				    "strategy,rekeys,failed,sent,lost,attributed,gap_ms,outage_ms,"
+				    "strategy,rekeys,failed,sent,lost,attributed,drops_seen,gap_ms,outage_ms,"
 				    "netlink_messages_per_rekey,key_changed,t0_ms,t1_ms,sas,"
-				    "drop_groups,verdicts");
+				    "drop_groups,drops,verdicts");
 		assert_int_equal(json_integer_value(json_object_get(json_object_get(ph, "verdicts"),
 								    "gap")),
 				 1);
@@ -437,6 +443,18 @@ static void test_lab_report(void **state)
 		assert_true(json_is_null(json_object_get(
 			json_array_get(json_object_get(ph, "sas"), 0), "to_ms")));
 		assert_int_equal(json_array_size(json_object_get(ph, "drop_groups")), 2);
+		assert_int_equal(json_integer_value(json_object_get(ph, "drops_seen")), 3);
+		assert_int_equal(json_array_size(json_object_get(ph, "drops")), 1);
+		{
+			json_t *d = json_array_get(json_object_get(ph, "drops"), 0);
+
+			assert_string_equal(json_string_value(json_object_get(d, "netns")), "B");
+			assert_string_equal(json_string_value(json_object_get(d, "spi")), "0x00001234");
+			assert_string_equal(json_string_value(json_object_get(d, "cause")),
+					    drop_cause_name(DROP_IN_NO_STATE));
+			assert_int_equal(json_integer_value(json_object_get(d, "count")), 3);
+			assert_true(json_real_value(json_object_get(d, "t_ms")) == 500.0);
+		}
 		ph = json_array_get(json_object_get(doc[0], "strategies"), 1);
 		assert_true(json_is_false(json_object_get(ph, "key_changed")));
 		assert_true(json_is_null(json_object_get(ph, "gap_ms")));

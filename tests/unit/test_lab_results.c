@@ -56,7 +56,8 @@ static void test_episode_start(void **state)
 	assert_int_equal(lab_episode_start(&ep), 700);
 }
 
-/* Sent and lost from the receivers' ground truth, attributed from the episodes, per phase. */
+/* Sent and lost from the receivers' ground truth, attributed from the episodes, seen from
+ * the drops read, per phase. */
 static void test_results(void **state)
 {
 	/* 9.5 s: before the first phase, in flight at its first rekey; 29.5 s: in the second
@@ -68,10 +69,19 @@ static void test_results(void **state)
 		{ .t_delete_old = 21 * S, .drops_total = 1 },
 		{ .t_delete_old = 90 * S, .drops_total = 7 }, /* after every phase: nobody's */
 	};
-	struct lab lab = { .n_phases = 2, .episodes = eps, .n_episodes = 3 };
+	/* drops the monitor read, by when their scan ended: one no episode claimed (18 s) */
+	struct lab_drop drops[4] = {
+		{ .last_ns = 15 * S, .count = 2 },
+		{ .last_ns = 18 * S, .count = 1 },
+		{ .last_ns = 21 * S, .count = 1 },
+		{ .last_ns = 90 * S, .count = 7 },
+	};
+	struct lab lab = { .n_phases = 2, .episodes = eps, .n_episodes = 3, .drops = drops,
+			   .n_drops = 4 };
 
 	(void)state;
-	lab.phase[0] = (struct lab_phase){ .t0 = 10 * S, .t1 = 20 * S, .sent = 99, .attributed = 99 };
+	lab.phase[0] = (struct lab_phase){ .t0 = 10 * S, .t1 = 20 * S, .sent = 99, .attributed = 99,
+					   .seen = 99 };
 	lab.phase[1] = (struct lab_phase){ .t0 = 20 * S, .t1 = 30 * S };
 	/* the first flow sent all six, the second its first five so far */
 	lab.flow[0] = (struct traffic_flow){ .sent_ns = sent_ns, .received = got_ab, .sent = 6 };
@@ -80,9 +90,11 @@ static void test_results(void **state)
 	assert_int_equal(lab.phase[0].sent, 6 - 1 + 1); /* 9.5 s in, 19.3 s out */
 	assert_int_equal(lab.phase[0].lost, 2);
 	assert_int_equal(lab.phase[0].attributed, 2);
+	assert_int_equal(lab.phase[0].seen, 3);
 	assert_int_equal(lab.phase[1].sent, 4);
 	assert_int_equal(lab.phase[1].lost, 1);
 	assert_int_equal(lab.phase[1].attributed, 1);
+	assert_int_equal(lab.phase[1].seen, 1);
 }
 
 int main(void)

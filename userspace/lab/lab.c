@@ -402,6 +402,28 @@ static void on_episode(void *ctx, const struct episode *ep, const char *netns)
 	lab->episodes[lab->n_episodes++] = *ep;
 }
 
+/* every drop delta, for report.json: what no episode claimed can be found there */
+static void on_drops(void *ctx, const struct drop_key *k, __u64 count, __u64 last_ns)
+{
+	struct lab *lab = ctx;
+	int side = lab_side(lab, k->netns);
+
+	if (side < 0 || !count)
+		return;
+	if (lab->n_drops == lab->cap_drops) {
+		size_t cap = lab->cap_drops ? 2 * lab->cap_drops : 256;
+		struct lab_drop *n = realloc(lab->drops, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		lab->drops = n;
+		lab->cap_drops = cap;
+	}
+	lab->drops[lab->n_drops++] = (struct lab_drop){
+		.last_ns = last_ns, .count = count, .side = side, .spi = k->spi, .cause = k->cause,
+	};
+}
+
 /* ---- the run ---- */
 
 struct run {
@@ -752,6 +774,7 @@ int cmd_lab(int argc, char **argv)
 	mo.listen = listen;
 	mo.sa_event = on_sa_event;
 	mo.episode = on_episode;
+	mo.drops = on_drops;
 	mo.ctx = &lab;
 	ret = monitor_open(&r.mon, &mo, err, sizeof(err));
 	if (ret) {
@@ -812,6 +835,7 @@ out:
 	topology_down(&lab);
 	free(lab.episodes);
 	free(lab.events);
+	free(lab.drops);
 	if (stop_sig) {
 		if (r.tty)
 			printf("\n");

@@ -285,10 +285,19 @@ static json_t *json_drop_group(const struct lab *lab, const struct drop_group *d
 			 "t_last_ms", json_ms(lab, dg->t_last));
 }
 
+static json_t *json_drop(const struct lab *lab, const struct lab_drop *d)
+{
+	char spi[SPI_STRLEN];
+
+	return json_pack("{s:s,s:s,s:s,s:I,s:o}", "netns", d->side ? "B" : "A",
+			 "spi", spi_format(d->spi, spi), "cause", drop_cause_name(d->cause),
+			 "count", (json_int_t)d->count, "t_ms", json_ms(lab, d->last_ns));
+}
+
 static json_t *json_phase(const struct lab *lab, const struct results *r,
 			  const struct lab_phase *ph)
 {
-	json_t *sas = json_array(), *groups = json_array();
+	json_t *sas = json_array(), *groups = json_array(), *drops = json_array();
 	struct stats gap, outage;
 
 	unsigned int n[VERDICT_MAX];
@@ -308,17 +317,20 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 	for (size_t g = 0; g < r->n_groups; g++)
 		if (lab_sent_in_phase(ph, r->groups[g].t_first))
 			groups = json_out_append(groups, json_drop_group(lab, &r->groups[g]));
+	for (size_t d = 0; d < lab->n_drops; d++)
+		if (lab_in_phase(ph, lab->drops[d].last_ns))
+			drops = json_out_append(drops, json_drop(lab, &lab->drops[d]));
 	return json_pack(
-		"{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o}",
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}",
 		"strategy", rekey_strategy_name(ph->strategy), "rekeys", (json_int_t)ph->rekeys,
 		"failed", (json_int_t)ph->failed, "sent", (json_int_t)ph->sent,
 		"lost", (json_int_t)ph->lost, "attributed", (json_int_t)ph->attributed,
-		"gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
+		"drops_seen", (json_int_t)ph->seen, "gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
 		"netlink_messages_per_rekey",
 		json_out_real((double)ph->messages / pair_rekeys(lab, ph), 2),
 		"key_changed", ph->strategy != REKEY_UPDATE || !ph->key_unchanged,
 		"t0_ms", json_ms(lab, ph->t0), "t1_ms", json_ms(lab, ph->t1),
-		"sas", sas, "drop_groups", groups, "verdicts", verdicts);
+		"sas", sas, "drop_groups", groups, "drops", drops, "verdicts", verdicts);
 }
 
 /* {phase: dropped} for the phases that lost something (episode_json has their times too) */

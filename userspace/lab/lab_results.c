@@ -36,7 +36,7 @@ void lab_results(struct lab *lab)
 	for (int i = 0; i < lab->n_phases; i++) {
 		struct lab_phase *ph = &lab->phase[i];
 
-		ph->sent = ph->lost = ph->attributed = 0;
+		ph->sent = ph->lost = ph->attributed = ph->seen = 0;
 		for (int f = 0; f < 2; f++) {
 			__u32 sent, lost;
 			__u64 from, to;
@@ -49,5 +49,8 @@ void lab_results(struct lab *lab)
 		for (size_t e = 0; e < lab->n_episodes; e++)
 			if (lab_in_phase(ph, lab_episode_start(&lab->episodes[e])))
 				ph->attributed += (__u32)lab->episodes[e].drops_total;
+		for (size_t d = 0; d < lab->n_drops; d++)
+			if (lab_in_phase(ph, lab->drops[d].last_ns))
+				ph->seen += (__u32)lab->drops[d].count;
 	}
 }

@@ -25,6 +25,15 @@ struct lab_sa_event {
 	__u32 spi; /* network order */
 };
 
+/* A drop delta as the monitor read it: what it may or may not have put in an episode. */
+struct lab_drop {
+	__u64 last_ns; /* the end of the time range it fell in */
+	__u64 count;
+	int side;   /* 0: namespace A, 1: B */
+	__u32 spi;  /* network order; 0: no SA */
+	__u8 cause; /* enum drop_cause */
+};
+
 struct lab_phase {
 	enum rekey_strategy strategy;
 	__u64 t0, t1; /* CLOCK_MONOTONIC: its rekeys, the old SAs' time and a settle pause */
@@ -33,6 +42,7 @@ struct lab_phase {
 	__u32 key_unchanged;  /* update: rekeys after which the kernel still had the old key */
 	/* ground truth and attribution, filled once the traffic has stopped */
 	__u32 sent, lost, attributed;
+	__u32 seen; /* drops the monitor read in the phase, in an episode or not */
 };
 
 struct lab {
@@ -52,6 +62,8 @@ struct lab {
 	size_t n_episodes, cap_episodes;
 	struct lab_sa_event *events;
 	size_t n_events, cap_events;
+	struct lab_drop *drops;
+	size_t n_drops, cap_drops;
 };
 
 /* The side (0: A, 1: B) of a namespace inode, or -1. */
