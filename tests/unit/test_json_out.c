@@ -165,7 +165,7 @@ static void test_trace_lines(void **state)
 		"{\"ts_ns\":0,\"event\":\"sa_flush\",\"netns\":0,\"proto\":\"ah\",\"source\":\"netlink\"}\n"
 		"{\"ts_ns\":0,\"event\":\"sa_flush\",\"netns\":0,\"proto\":\"any\",\"source\":\"netlink\"}\n"
 		"{\"ts_ns\":0,\"event\":\"policy_flush\",\"netns\":0,\"proto\":\"any\",\"source\":\"netlink\"}\n"
-		"{\"event\":\"end\",\"events_lost\":1,\"drops_overflow\":2,\"larval_states\":3,\"netlink_overruns\":4,\"netlink_malformed\":5}\n";
+		"{\"event\":\"end\",\"events_lost\":1,\"drops_overflow\":2,\"drops_missed\":6,\"larval_states\":3,\"netlink_overruns\":4,\"netlink_malformed\":5}\n";
 	struct policy_event p = { .ts_ns = 5, .netns = 9, .kind = POLICY_EVENT_ADD,
 				  .dir = XFRM_POLICY_FWD, .action = XFRM_POLICY_BLOCK,
 				  .family = AF_INET6, .index = 33, .priority = 100,
@@ -175,7 +175,8 @@ static void test_trace_lines(void **state)
 			      .location = 0xffffffff81000010ull };
 	struct drop_value v = { .count = 4294967296ull, .first_ts_ns = 1, .last_ts_ns = 2 };
 	struct xfrm_msg m = { .kind = XFRM_MSG_KIND_SA_FLUSH, .flush_proto = IPPROTO_AH };
-	struct trace_counters c = { 1, 2, 3, 4, 5 };
+	struct trace_counters c = { .events_lost = 1, .drops_overflow = 2, .drops_missed = 6,
+				    .larval = 3, .netlink_overruns = 4, .netlink_bad = 5 };
 	char *buf = NULL;
 	size_t len;
 	struct trace_output o = { .out = open_memstream(&buf, &len), .json = true };

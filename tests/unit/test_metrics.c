@@ -25,7 +25,7 @@ static void render(struct metrics *m, bool om)
 	};
 	struct metrics_snapshot v = { .probe_mode = "fentry", .sa_source = "bpf",
 				      .mib_note = "no /proc/net/xfrm_stat in gw2",
-				      .events_lost = 3, .resyncs = 1, .preinstall_refused = 4,
+				      .events_lost = 3, .resyncs = 1, .preinstall_refused = 4, .drops_missed = 9,
 				      .sas = sas, .n_sas = 1, .mib = mib, .n_mib = 2 };
 	FILE *out;
 
@@ -121,6 +121,7 @@ static void test_episode_series(void **state)
 	assert_line("rekeygap_probe_info{mode=\"fentry\",sa_source=\"bpf\",mib_note=\"no /proc/net/xfrm_stat in gw2\"} 1");
 	assert_line("rekeygap_events_lost_total 3");
 	assert_line("rekeygap_resyncs_total 1");
+	assert_line("rekeygap_drops_missed_total 9");
 	assert_line("rekeygap_limit_reached_total{limit=\"preinstall\"} 4");
 	assert_line("rekeygap_up 1");
 	assert_false(strstr(rendered, "# EOF"));

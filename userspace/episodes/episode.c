@@ -120,6 +120,8 @@ struct episode_engine {
 	__u64 seq, next_id;
 	__u64 clock; /* what has been applied: now - EPISODE_REORDER_NS */
 	__u64 drops_known; /* every drop before it fed (episode_drops_known_until) */
+	__u32 resync_netns; /* between episode_resync_begin and _end; 0: none */
+	__u64 resync_ts;    /* that re-dump's time: after all applied before it */
 	struct episode_stats st;
 };
 
@@ -390,7 +392,7 @@ static void complete(struct episode_engine *eng, struct active *a, __u64 t_end)
 			old_end = ep->t_switch < old_end ? ep->t_switch : old_end;
 			new_start = ep->t_switch > new_start ? ep->t_switch : new_start;
 		}
-		ep->has_gap = true;
+		ep->has_gap = !ep->resynced;
 		ep->gap_ns = new_start > old_end ? new_start - old_end : 0;
 		ep->overlap_ns = old_end > new_start ? old_end - new_start : 0;
 	}
@@ -595,11 +597,16 @@ static void preinstall_claim(struct episode_engine *eng, struct active *a,
 	if (!p)
 		return;
 	if (a && p->last + EPISODE_PREINSTALL_NS >= e->ts_ns)
-		for (int c = 0; c < DROP_CAUSE_MAX; c++)
+		for (int c = 0; c < DROP_CAUSE_MAX; c++) {
+			/* a migration keeps its SPI: what fell on it first was its own gap's */
+			enum loss_phase phase =
+				a->ep.kind == EPISODE_MIGRATED ? LOSS_GAP : LOSS_PEER_EARLY;
+
+			if (c == DROP_IN_ICV_FAIL)
+				phase = LOSS_KEY_MISMATCH;
 			if (p->drops[c])
-				attribute(&a->ep,
-					  c == DROP_IN_ICV_FAIL ? LOSS_KEY_MISMATCH : LOSS_PEER_EARLY,
-					  (__u8)c, p->drops[c], p->first, p->last);
+				attribute(&a->ep, phase, (__u8)c, p->drops[c], p->first, p->last);
+		}
 	HASH_DEL(eng->preinstall, p);
 	free(p);
 }
@@ -849,6 +856,9 @@ static void on_migrate_out(struct episode_engine *eng, const struct sa_event *e)
 		a->ep.t_delete_old = e->ts_ns;
 		a->ep.delete_actor = e->actor;
 		a->ep.old_last_packet_ns = e->last_packet_ns;
+		/* netlink tells a migration once it is over: drops on the SPI at its old
+		 * address may have come first */
+		preinstall_claim(eng, a, e);
 	}
 	flow_maybe_free(eng, f);
 }
@@ -885,6 +895,7 @@ static void on_migrate_in(struct episode_engine *eng, const struct sa_event *e)
 	a->ep.new_spi = e->spi;
 	a->ep.t_insert_new = e->ts_ns;
 	a->ep.insert_actor = e->actor;
+	preinstall_claim(eng, a, e); /* (at its new address) */
 	maybe_complete(eng, a, e->ts_ns);
 	/* netlink tells a migration once it is over: no time without the SA is known */
 	if (e->flags & SA_EVENT_F_IDENTITY_ONLY)
@@ -1134,6 +1145,14 @@ static struct item *enqueue(struct episode_engine *eng, __u64 ts, enum item_type
 	return it;
 }
 
+/* The episodes of f that a lost event belongs to are told so (struct episode, resynced). */
+static void mark_resynced(struct flow *f, __u32 spi)
+{
+	for (struct active *a = f->opened; a; a = a->flow_next)
+		if (a->ep.new_spi == spi || a->ep.old_spi == spi)
+			a->ep.resynced = true;
+}
+
 void episode_baseline(struct episode_engine *eng, const struct sa_event *sa)
 {
 	struct flow_key k;
@@ -1145,11 +1164,55 @@ void episode_baseline(struct episode_engine *eng, const struct sa_event *sa)
 	if (!f)
 		return;
 	i = flow_find_sa(f, sa->spi);
+	if (i < 0 && eng->resync_netns == sa->netns && (f->n_sas || waiting_successor(f))) {
+		/* a re-dump found the newcomer whose insert was lost: the rekey is still one,
+		 * only when it came is not known (now, as far as we can tell) */
+		struct sa_event e = *sa;
+
+		e.ts_ns = eng->resync_ts;
+		on_insert(eng, &e);
+		mark_resynced(f, sa->spi);
+		i = flow_find_sa(f, sa->spi);
+	}
 	if (i < 0) {
 		flow_add_sa(eng, f, sa->spi, 0);
 		i = f->n_sas - 1;
 	}
 	f->sas[i].seen = true;
+}
+
+/* An SA event for the SA spi of flow f, at ts (as its insert made the flow). */
+static void sa_event_of_flow(const struct flow *f, __u32 spi, __u64 ts, __u8 kind,
+			     struct sa_event *e)
+{
+	const struct flow_key *k = &f->key;
+
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = ts;
+	e->netns = k->netns;
+	e->kind = kind;
+	e->family = k->family;
+	e->proto = k->proto;
+	e->km_state = XFRM_KM_VALID;
+	e->spi = spi;
+	e->reqid = k->reqid;
+	e->mark_v = k->mark_v;
+	e->mark_m = k->mark_m;
+	e->if_id = k->if_id;
+	e->dir = k->dir;
+	e->pcpu = k->pcpu;
+	e->pcpu_num = k->pcpu_num;
+	memcpy(e->saddr, k->saddr, sizeof(e->saddr));
+	memcpy(e->daddr, k->daddr, sizeof(e->daddr));
+}
+
+/* Whether SA spi is the old side of an episode of f still waiting for its delete. */
+static bool awaits_delete(const struct flow *f, __u32 spi)
+{
+	for (const struct active *a = f->opened; a; a = a->flow_next)
+		if (a->ep.old_spi == spi && a->ep.new_spi && !a->ep.t_delete_old)
+			return true;
+	return false;
 }
 
 static __u32 item_netns(const struct item *it);
@@ -1168,11 +1231,15 @@ void episode_resync_begin(struct episode_engine *eng, __u32 netns)
 	 */
 	if (eng->n_queue)
 		qsort(eng->queue, eng->n_queue, sizeof(*eng->queue), item_cmp);
+	eng->resync_ts = eng->clock;
 	for (size_t i = 0; i < eng->n_queue; i++) {
-		if (item_netns(&eng->queue[i]) == netns)
+		if (item_netns(&eng->queue[i]) == netns) {
 			apply(eng, &eng->queue[i]);
-		else
+			if (eng->queue[i].ts > eng->resync_ts)
+				eng->resync_ts = eng->queue[i].ts;
+		} else {
 			eng->queue[kept++] = eng->queue[i];
+		}
 	}
 	eng->n_queue = kept;
 	HASH_ITER(hh, eng->flows, f, tmp) {
@@ -1180,6 +1247,7 @@ void episode_resync_begin(struct episode_engine *eng, __u32 netns)
 			for (int i = 0; i < f->n_sas; i++)
 				f->sas[i].seen = false;
 	}
+	eng->resync_netns = netns;
 }
 
 void episode_resync_end(struct episode_engine *eng, __u32 netns)
@@ -1187,13 +1255,32 @@ void episode_resync_end(struct episode_engine *eng, __u32 netns)
 	struct flow *f, *tmp;
 
 	HASH_ITER(hh, eng->flows, f, tmp) {
+		struct sa_event late[FLOW_SAS_MAX];
+		int n_late = 0;
+
 		if (f->key.netns != netns)
 			continue;
-		for (int i = f->n_sas - 1; i >= 0; i--)
-			if (!f->sas[i].seen)
+		for (int i = f->n_sas - 1; i >= 0; i--) {
+			__u32 spi = f->sas[i].spi;
+
+			if (f->sas[i].seen)
+				continue;
+			if (awaits_delete(f, spi)) {
+				/* the old SA of a rekey, its delete lost: the rekey completes now */
+				mark_resynced(f, spi);
+				sa_event_of_flow(f, spi, eng->resync_ts, SA_EVENT_DELETE,
+						 &late[n_late++]);
+			} else {
 				flow_remove_sa(eng, f, i);
-		flow_maybe_free(eng, f);
+			}
+		}
+		if (!n_late)
+			flow_maybe_free(eng, f);
+		/* (each finds its flow again: an earlier one may have freed it) */
+		for (int i = 0; i < n_late; i++)
+			on_delete(eng, &late[i]);
 	}
+	eng->resync_netns = 0;
 }
 
 static __u32 item_netns(const struct item *it)

@@ -119,6 +119,9 @@ struct episode {
 	/* switchover: when traffic really moved (0: not seen, or no per-packet hooks) */
 	__u64 old_last_packet_ns;  /* the old SA's last packet, as its delete says */
 	__u64 new_first_packet_ns; /* the new SA's first packet */
+	/* an insert or delete of it was lost and found by a re-dump, at the dump's time: its
+	 * gap and overlap are unknown (has_gap false), its drops and verdict still hold */
+	bool resynced;
 };
 
 /* The verdict of an episode from its kind, gap and phases (done by the engine). */

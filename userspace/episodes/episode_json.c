@@ -77,6 +77,9 @@ json_t *episode_json(const struct episode *ep, const char *netns)
 	if (ep->flow.pcpu)
 		j = json_out_extend(j, json_pack("{s:I}", "pcpu", (json_int_t)ep->flow.pcpu_num));
 	j = json_out_extend(j, known_ns("t_policy_switch_ns", ep->t_switch));
+	/* (only when so: an insert or delete of it was lost, its times are the re-dump's) */
+	if (ep->resynced)
+		j = json_out_extend(j, json_pack("{s:b}", "resynced", 1));
 	if (ep->has_gap)
 		j = json_out_extend(j, json_pack("{s:o,s:o}", "gap_ns", json_out_u64(ep->gap_ns),
 						 "overlap_ns", json_out_u64(ep->overlap_ns)));

@@ -496,12 +496,15 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *v, bool om,
 	fprintf(out, "rekeygap_probe_info{mode=\"%s\",sa_source=\"%s\",mib_note=\"%s\"} 1\n", mode,
 		src, note);
 	single_counter(out, "rekeygap_events_lost",
-		       "SA events lost: BPF ring buffer full, netlink overruns or malformed notifications, queue full.",
+		       "SA events lost: BPF ring buffer full or a BPF run the kernel skipped, netlink overruns or malformed notifications, queue full.",
 		       v->events_lost, om);
 	single_counter(out, "rekeygap_resyncs",
-		       "SA re-dumps after events were lost (netlink overrun, ring buffer full).", v->resyncs, om);
+		       "SA re-dumps after events were lost (netlink overrun, ring buffer full, BPF run skipped).", v->resyncs, om);
 	single_counter(out, "rekeygap_drop_map_overflow",
 		       "Drops not counted: the kernel's drop map was full.", v->drops_overflow, om);
+	single_counter(out, "rekeygap_drops_missed",
+		       "Drops not counted: the kernel skipped a run of a drop-counting BPF program, the same program being busy on that CPU (preempted: kernels with full or lazy preemption).",
+		       v->drops_missed, om);
 	header(out, "rekeygap_limit_reached", "counter",
 	       "What a table's cap kept out: SAs of new flows (flows), a flow's oldest SA "
 	       "(flow_sas), outbound policies naming an SPI (policy_pins), episodes (episodes), "

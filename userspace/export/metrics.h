@@ -64,6 +64,7 @@ struct metrics_snapshot {
 	 * episode engine's queue full */
 	__u64 events_lost;
 	__u64 drops_overflow;     /* drop map full */
+	__u64 drops_missed;       /* drop-counting BPF runs the kernel skipped */
 	__u64 resyncs;            /* re-dumps after lost events */
 	/* limits reached (episode_stats): SAs, policies or episodes not followed */
 	__u64 flows_refused, flow_sas_evicted, pins_refused, episodes_refused, preinstall_refused;

@@ -191,8 +191,10 @@ static int render_metrics(struct monitor *mon, bool om, FILE *out)
 		.sa_source = observer_sa_from_netlink(mon->obs) ? "netlink" : "bpf",
 		.mib_note = note,
 		/* a malformed notification is an event lost too */
-		.events_lost = oc.ring_lost + oc.netlink_overruns + oc.netlink_bad + st.queue_full,
+		.events_lost = oc.ring_lost + oc.missed.sa + oc.netlink_overruns + oc.netlink_bad +
+			       st.queue_full,
 		.drops_overflow = oc.drops_overflow,
+		.drops_missed = oc.missed.drops,
 		.resyncs = oc.resyncs,
 		.flows_refused = st.flows_refused,
 		.flow_sas_evicted = st.flow_sas_evicted,
@@ -375,6 +377,14 @@ void monitor_settle(struct monitor *mon)
 const char *monitor_probe_mode(const struct monitor *mon)
 {
 	return mon->probe_mode;
+}
+
+__u64 monitor_drops_missed(const struct monitor *mon)
+{
+	struct observer_counters oc;
+
+	observer_counters(mon->obs, &oc);
+	return oc.missed.drops;
 }
 
 bool monitor_sa_from_netlink(const struct monitor *mon)

@@ -59,6 +59,8 @@ int monitor_step(struct monitor *mon, int timeout_ms);
 void monitor_settle(struct monitor *mon);
 const char *monitor_probe_mode(const struct monitor *mon);
 bool monitor_sa_from_netlink(const struct monitor *mon);
+/* Drops not counted since start: drop-counting BPF runs the kernel skipped. */
+__u64 monitor_drops_missed(const struct monitor *mon);
 int monitor_n_netns(const struct monitor *mon);
 void monitor_close(struct monitor *mon);
 

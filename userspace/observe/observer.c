@@ -48,6 +48,7 @@ struct observer {
 	__u64 next_scan, next_rescan;
 	__u64 drops_read_at; /* the last drop scan: drops before it are delivered */
 	__u64 ring_lost;        /* BPF ring buffer losses already answered by a re-dump */
+	__u64 sa_runs_missed;   /* skipped SA-event program runs, likewise */
 	__u64 netlink_larval;   /* acquires seen by netlink in tracepoint mode */
 	__u64 resyncs;
 	int over_cap;           /* last said to the sink */
@@ -519,11 +520,16 @@ int observer_process(struct observer *obs, __u64 now)
 	obs->n_fds = 0;
 	if (now >= obs->next_scan) {
 		__u64 lost, overflow, larval;
+		struct tracer_missed missed;
 
-		/* SA events lost in the ring buffer: what is there now is the truth */
+		/* SA events lost in the ring buffer, or never made (a run the kernel skipped):
+		 * what is there now is the truth */
 		tracer_counters(&obs->tracer, &lost, &overflow, &larval);
-		if (lost != obs->ring_lost && !obs->sa_from_netlink) {
+		tracer_missed_runs(&obs->tracer, &missed);
+		if ((lost != obs->ring_lost || missed.sa != obs->sa_runs_missed) &&
+		    !obs->sa_from_netlink) {
 			obs->ring_lost = lost;
+			obs->sa_runs_missed = missed.sa;
 			observer_resync(obs);
 		}
 		scan_drops(obs, now);
@@ -603,8 +609,10 @@ void observer_counters(struct observer *obs, struct observer_counters *c)
 	__u64 larval = 0;
 
 	memset(c, 0, sizeof(*c));
-	if (obs->tracer_up)
+	if (obs->tracer_up) {
 		tracer_counters(&obs->tracer, &c->ring_lost, &c->drops_overflow, &larval);
+		tracer_missed_runs(&obs->tracer, &c->missed);
+	}
 	c->larval = larval + obs->netlink_larval;
 	c->netlink_overruns = obs->watch.overruns;
 	c->netlink_bad = obs->watch.bad_msgs;

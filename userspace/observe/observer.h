@@ -83,6 +83,7 @@ struct observer_counters {
 	__u64 netlink_overruns; /* ENOBUFS: notifications lost */
 	__u64 netlink_bad;      /* malformed notifications skipped */
 	__u64 resyncs;          /* SA re-dumps after lost events */
+	struct tracer_missed missed; /* BPF runs the kernel skipped (tracer_missed_runs) */
 };
 
 struct observer;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "tracer.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -307,6 +308,31 @@ void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow
 	*events_lost = t->skel->bss->events_lost;
 	*drops_overflow = t->skel->bss->drops_overflow;
 	*larval = t->skel->bss->larval_events;
+}
+
+void tracer_missed_runs(struct tracer *t, struct tracer_missed *m)
+{
+	struct xfrm_trace_bpf *s = t->skel;
+	struct bpf_program *prog;
+
+	memset(m, 0, sizeof(*m));
+	bpf_object__for_each_program(prog, s->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.recursion_misses)
+			continue;
+		if (prog == s->progs.on_kfree_skb || prog == s->progs.fentry_audit_notfound ||
+		    prog == s->progs.fentry_audit_icvfail || prog == s->progs.kprobe_audit_notfound ||
+		    prog == s->progs.kprobe_audit_icvfail)
+			m->drops += info.recursion_misses;
+		else if (prog == s->progs.fentry_sa_output || prog == s->progs.fentry_sa_input ||
+			 prog == s->progs.kprobe_sa_output || prog == s->progs.kprobe_sa_input)
+			m->packets += info.recursion_misses;
+		else
+			m->sa += info.recursion_misses;
+	}
 }
 
 void tracer_close(struct tracer *t)

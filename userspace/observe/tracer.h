@@ -76,6 +76,18 @@ int tracer_drop_take(struct tracer *t, const struct drop_key *k, struct drop_val
 void tracer_counters(struct tracer *t, __u64 *events_lost, __u64 *drops_overflow,
 		     __u64 *larval);
 
+/*
+ * BPF program runs the kernel skipped because the same program was already running on that
+ * CPU (a run preempted, on kernels with full or lazy preemption, or interrupted by a
+ * softirq): its recursion_misses, summed over the attached programs, by what they follow.
+ */
+struct tracer_missed {
+	__u64 sa;      /* SA and policy changes: events lost, answered by a re-dump */
+	__u64 drops;   /* drop counting: drops not counted */
+	__u64 packets; /* first and last packets of SAs: switchover times missing */
+};
+void tracer_missed_runs(struct tracer *t, struct tracer_missed *m);
+
 void tracer_close(struct tracer *t);
 
 #endif

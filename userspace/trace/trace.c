@@ -283,8 +283,10 @@ int cmd_trace(int argc, char **argv)
 	episode_advance(tr.eng, monotonic_ns(), true);
 	observer_counters(obs, &oc);
 	counters = (struct trace_counters){
-		.events_lost = oc.ring_lost,
+		/* a run the kernel skipped made no event */
+		.events_lost = oc.ring_lost + oc.missed.sa,
 		.drops_overflow = oc.drops_overflow,
+		.drops_missed = oc.missed.drops,
 		.larval = oc.larval,
 		.netlink_overruns = oc.netlink_overruns,
 		.netlink_bad = oc.netlink_bad,

@@ -240,18 +240,21 @@ void trace_print_episode(const struct trace_output *o, const struct episode *ep,
 void trace_print_end(const struct trace_output *o, const struct trace_counters *c)
 {
 	if (o->json)
-		json_out_line(o->out, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "event", "end",
+		json_out_line(o->out, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "event", "end",
 			"events_lost", json_out_u64(c->events_lost),
 			"drops_overflow", json_out_u64(c->drops_overflow),
+			"drops_missed", json_out_u64(c->drops_missed),
 			"larval_states", json_out_u64(c->larval),
 			"netlink_overruns", json_out_u64(c->netlink_overruns),
 			"netlink_malformed", json_out_u64(c->netlink_bad)));
 	else
 		fprintf(o->out,
 			"# end: %" PRIu64 " events lost, %" PRIu64 " drops over the map's capacity, %" PRIu64
+			" drop-counting runs skipped by the kernel, %" PRIu64
 			" larval state events skipped, %" PRIu64 " netlink overruns, %" PRIu64
 			" malformed netlink messages\n",
-			(uint64_t)c->events_lost, (uint64_t)c->drops_overflow, (uint64_t)c->larval,
+			(uint64_t)c->events_lost, (uint64_t)c->drops_overflow,
+			(uint64_t)c->drops_missed, (uint64_t)c->larval,
 			(uint64_t)c->netlink_overruns, (uint64_t)c->netlink_bad);
 	fflush(o->out);
 }

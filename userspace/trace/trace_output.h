@@ -38,6 +38,7 @@ void trace_print_episode(const struct trace_output *o, const struct episode *ep,
 struct trace_counters {
 	__u64 events_lost;      /* BPF ring buffer full */
 	__u64 drops_overflow;   /* drop map full */
+	__u64 drops_missed;     /* drop-counting BPF runs the kernel skipped */
 	__u64 larval;           /* larval (ACQ) states and acquires, kept out */
 	__u64 netlink_overruns; /* netlink socket buffer overflowed */
 	__u64 netlink_bad;      /* malformed netlink messages skipped */
