@@ -94,7 +94,8 @@ def ours(e, flow):
     return (e["netns"], e["dir"]) in ((("A", "out"), ("B", "in")) if flow == "A->B" else
                                       (("B", "out"), ("A", "in")))
 print(f"{s}: lost {ph['lost']}, attributed {ph['attributed']}, drops the monitor read"
-      f" {ph['drops_seen']}; whole run, sendto refused:",
+      f" {ph['drops_seen']}, drop-counting runs the kernel skipped {ph['drops_missed']};"
+      " whole run, sendto refused:",
       {f["flow"]: f["send_errors"] for f in r["ground_truth"]["flows"]})
 for flow in ("A->B", "B->A"):
     lost = sum(g["count"] for g in ph["drop_groups"] if g["flow"] == flow)
@@ -123,9 +124,12 @@ for s in delete-add make-before-break update; do
 	check_eq "$s: failed" "$(row "$s" .failed)" 0
 	[ "$(row "$s" .attributed)" = "$(row "$s" .lost)" ] || mismatch "$J" "$s"
 	# exact, but for what a full receive buffer dropped (which phase's, the kernel's count
-	# does not say): attributed is what was lost, less at most those
-	check_ge "$s: attributed >= lost by the lab's receivers less the socket drops" \
-		"$(row "$s" .attributed)" $(($(row "$s" .lost) - SOCK))
+	# does not say) and drops the monitor could not count (its BPF run skipped by the
+	# kernel, a run preempted: 7.x's lazy preemption; the kernel counts those runs, of
+	# XFRM drops and others): attributed is what was lost, less at most those
+	missed=$(row "$s" .drops_missed)
+	check_ge "$s: attributed >= lost by the lab's receivers less the socket drops ($SOCK) and uncounted ($missed)" \
+		"$(row "$s" .attributed)" $(($(row "$s" .lost) - SOCK - missed))
 	check_ge "$s: attributed <= lost by the lab's receivers" "$(row "$s" .lost)" "$(row "$s" .attributed)"
 	check_ge "$s: datagrams sent" "$(row "$s" .sent)" 1000
 done
@@ -199,9 +203,12 @@ lab_with_sequdp() {
 	# receivers lost (137 for 133 + 3). Which packet that was is for the attribution work
 	# (issue 15); until then one drop of excess is let through, and said.
 	local truth=$(($(jq .lost <<<"$R") + SEQ_LOST))
+	# (less, as above, the drops the monitor's skipped BPF runs could not count)
+	local missed
+	missed=$(jq .drops_missed <<<"$R")
 	[ "$(jq .attributed <<<"$R")" -ge $((truth - SOCK)) ] || mismatch "$WORK/$s/report.json" "$s"
-	check_ge "$s lab: attributed >= lost by the lab's receivers + by sequdp's ($(jq .lost <<<"$R") + $SEQ_LOST), less $SOCK dropped outside XFRM" \
-		"$(jq .attributed <<<"$R")" $((truth - SOCK))
+	check_ge "$s lab: attributed >= lost by the lab's receivers + by sequdp's ($(jq .lost <<<"$R") + $SEQ_LOST), less $SOCK dropped outside XFRM and $missed uncounted" \
+		"$(jq .attributed <<<"$R")" $((truth - SOCK - missed))
 	check_ge "$s lab: at most one drop attributed beyond what the receivers lost" \
 		1 $(($(jq .attributed <<<"$R") - truth))
 }

@@ -423,7 +423,7 @@ static void test_lab_report(void **state)
 
 		ph = json_array_get(json_object_get(doc[0], "strategies"), 0);
 		assert_string_equal(json_keys(ph, keys, sizeof(keys)),
-				    "strategy,rekeys,failed,sent,lost,attributed,drops_seen,gap_ms,outage_ms,"
+				    "strategy,rekeys,failed,sent,lost,attributed,drops_seen,drops_missed,gap_ms,outage_ms,"
 				    "netlink_messages_per_rekey,key_changed,t0_ms,t1_ms,sas,"
 				    "drop_groups,drops,verdicts");
 		assert_int_equal(json_integer_value(json_object_get(json_object_get(ph, "verdicts"),

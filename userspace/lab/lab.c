@@ -503,6 +503,7 @@ static int run_phase(struct run *r, struct lab_phase *ph, char *err, size_t errl
 			ret = rekey_check(r->rk[p], &opt, err, errlen);
 	}
 	ph->t0 = monotonic_ns();
+	ph->missed = monitor_drops_missed(r->mon);
 	next = ph->t0;
 	/* every pair (every CPU's, with --pcpu) in each round, one after the other */
 	for (__u32 n = 0; n < lab->rekeys && !ret && !stop_sig; n++) {
@@ -538,6 +539,7 @@ static int run_phase(struct run *r, struct lab_phase *ph, char *err, size_t errl
 	if (!ret)
 		ret = wait_until(r, monotonic_ns() + LAB_PAUSE_NS);
 	ph->t1 = monotonic_ns();
+	ph->missed = monitor_drops_missed(r->mon) - ph->missed;
 	progress(r, true);
 	return ret;
 }

@@ -321,11 +321,11 @@ static json_t *json_phase(const struct lab *lab, const struct results *r,
 		if (lab_in_phase(ph, lab->drops[d].last_ns))
 			drops = json_out_append(drops, json_drop(lab, &lab->drops[d]));
 	return json_pack(
-		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}",
+		"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}",
 		"strategy", rekey_strategy_name(ph->strategy), "rekeys", (json_int_t)ph->rekeys,
 		"failed", (json_int_t)ph->failed, "sent", (json_int_t)ph->sent,
 		"lost", (json_int_t)ph->lost, "attributed", (json_int_t)ph->attributed,
-		"drops_seen", (json_int_t)ph->seen, "gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
+		"drops_seen", (json_int_t)ph->seen, "drops_missed", json_out_u64(ph->missed), "gap_ms", json_stats(&gap, true), "outage_ms", json_stats(&outage, false),
 		"netlink_messages_per_rekey",
 		json_out_real((double)ph->messages / pair_rekeys(lab, ph), 2),
 		"key_changed", ph->strategy != REKEY_UPDATE || !ph->key_unchanged,

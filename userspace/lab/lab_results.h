@@ -43,6 +43,9 @@ struct lab_phase {
 	/* ground truth and attribution, filled once the traffic has stopped */
 	__u32 sent, lost, attributed;
 	__u32 seen; /* drops the monitor read in the phase, in an episode or not */
+	/* drops the monitor could not count in the phase: drop-counting BPF runs the kernel
+	 * skipped (preempted; monitor_drops_missed) */
+	__u64 missed;
 };
 
 struct lab {
