@@ -97,13 +97,14 @@ sa_add() {
 		mode "$MODE" "${algs[@]}" ${opts[@]+"${opts[@]}"}
 }
 
-# check_variant WHEN: the variant's settings (EXPECT) in both namespaces
+# check_variant WHEN: the variant's settings (EXPECT) in both namespaces' SAs (not larval
+# states: sa_states)
 check_variant() {
 	local ns e
 	for ns in "$A" "$B"; do
 		for e in "${EXPECT[@]}"; do
 			check_eq "$1: SAs in ${ns##*-} with '${e#* }'" \
-				"$(ip -n "$ns" xfrm state | grep -c -- "${e#* }" || true)" "${e%% *}"
+				"$(sa_states "$ns" | grep -c -- "${e#* }" || true)" "${e%% *}"
 		done
 	done
 }
