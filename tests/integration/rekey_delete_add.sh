@@ -38,7 +38,12 @@ check_eq "rekeys done" "$(jq -s '[.[] | select(.event=="rekey" and .ok)] | lengt
 check_eq "SPI kept" "$(jq -r 'select(.event=="rekey") | .new_spi' "$WORK/rekey" | sort -u)" 0x00001000
 lost=$(jq -r 'select(.event=="summary") | .lost' "$WORK/rekey")
 [ "$lost" != null ] || fail "rekeygap could not observe losses here: $(tail -1 "$WORK/rekey")"
-check_eq "losses rekeygap reports = packets the receiver did not get" "$lost" "$LOST_AB"
+# exact, but for drops rekeygap could not count: its BPF run skipped by the kernel (one
+# preempted: 7.x's lazy preemption), which the kernel counts (drops_missed)
+missed=$(jq -r 'select(.event=="summary") | .drops_missed' "$WORK/rekey")
+check_ge "losses rekeygap reports <= packets the receiver did not get" "$LOST_AB" "$lost"
+check_ge "losses rekeygap reports >= packets the receiver did not get, less $missed uncounted" \
+	"$lost" $((LOST_AB - missed))
 check_eq "SA settings in A unchanged" "$(sa_settings "$A")" "$before"
 check_eq "SAs left in A" "$(sa_count "$A")" 2
 ip netns exec "$A" tc qdisc del dev veth-a root

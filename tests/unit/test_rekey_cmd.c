@@ -27,7 +27,7 @@ static char *print_samples(bool json)
 {
 	__u64 durations[3] = { 300, 100, 200 };
 	struct summary sm = { 4, 1, 1, 25, 31, durations };
-	struct loss_count before = { { 0 } }, after = { { 0 } };
+	struct loss_count before = { .missed = 0 }, after = { .missed = 2 };
 	struct rekey_report r = sample_report();
 	/* the second rekey is of a per-CPU SA, CPU 3's */
 	struct rekey_target plain = { .family = AF_INET },
@@ -60,8 +60,8 @@ static void test_json_lines(void **state)
 		"{\"event\":\"rekey\",\"n\":1,\"strategy\":\"delete-add\",\"ok\":true,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001001\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":true,\"spi_retries\":0}\n"
 		"{\"event\":\"rekey\",\"n\":2,\"strategy\":\"update\",\"ok\":true,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001001\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":null,\"spi_retries\":0,\"pcpu\":3}\n"
 		"{\"event\":\"rekey\",\"n\":3,\"strategy\":\"make-before-break\",\"ok\":false,\"old_spi\":\"0x00001000\",\"new_spi\":\"0x00001000\",\"messages\":6,\"syscalls\":12,\"duration_ns\":1500,\"key_changed\":false,\"spi_retries\":3,\"error\":\"NEWSA in a: File exists\"}\n"
-		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":12,\"lost_by_cause\":{\"in_no_state\":5,\"out_no_state\":7}}\n"
-		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":0,\"lost_by_cause\":{}}\n"
+		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":12,\"lost_by_cause\":{\"in_no_state\":5,\"out_no_state\":7},\"drops_missed\":2}\n"
+		"{\"event\":\"summary\",\"strategy\":\"delete-add\",\"rekeys\":4,\"failed\":1,\"messages_per_rekey\":6.25,\"syscalls_per_rekey\":7.75,\"median_ns\":200,\"max_ns\":300,\"key_unchanged\":1,\"lost\":0,\"lost_by_cause\":{},\"drops_missed\":0}\n"
 		"{\"event\":\"summary\",\"strategy\":\"update\",\"rekeys\":0,\"failed\":0,\"messages_per_rekey\":0.0,\"syscalls_per_rekey\":0.0,\"median_ns\":0,\"max_ns\":0,\"key_unchanged\":1,\"lost\":null,\"unobserved\":\"--no-loss-count\"}\n";
 	char *text = print_samples(true);
 	json_t *lines[8];
@@ -101,7 +101,7 @@ static void test_abuse(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_ABUSE; i++) {
 		struct summary sm = { 0 };
-		struct loss_count none = { { 0 } };
+		struct loss_count none = { .missed = 0 };
 		struct rekey_report r = sample_report();
 		char *buf = NULL;
 		size_t len;

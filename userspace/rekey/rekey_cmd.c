@@ -64,6 +64,7 @@ static int read_key_file(const char *path, __u8 *key, size_t *len)
 
 struct loss_count {
 	__u64 by_cause[DROP_CAUSE_MAX];
+	__u64 missed; /* drop-counting BPF runs the kernel skipped (preempted): not counted */
 };
 
 /* Every drop the observer reports, summed by cause: before and after are snapshots. */
@@ -78,8 +79,12 @@ static void add_drops(void *ctx, const struct drop_delta *d)
 /* The drops of the watched namespaces so far, into l. */
 static void count_losses(struct observer *obs, struct loss_count *total, struct loss_count *l)
 {
+	struct observer_counters oc;
+
 	observer_flush(obs);
 	*l = *total;
+	observer_counters(obs, &oc);
+	l->missed = oc.missed.drops;
 }
 
 /* The drops since before, by cause (causes with none left out) */
@@ -191,8 +196,9 @@ static void print_summary(FILE *out, bool json, enum rekey_strategy s, struct su
 			"key_unchanged", sm->key_unchanged);
 
 		if (after)
-			j = json_out_extend(j, json_pack("{s:o,s:O}", "lost", json_out_u64(lost),
-							 "lost_by_cause", causes));
+			j = json_out_extend(j, json_pack("{s:o,s:O,s:o}", "lost", json_out_u64(lost),
+							 "lost_by_cause", causes, "drops_missed",
+							 json_out_u64(after->missed - before->missed)));
 		else /* lost: null, not 0: nobody counted */
 			j = json_out_extend(j, json_pack("{s:n,s:o}", "lost",
 							 "unobserved", json_out_string(blind)));
